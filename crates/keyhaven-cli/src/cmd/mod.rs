@@ -1,0 +1,100 @@
+//! The command tree. One file per subcommand, each a clap `Args` struct with a `run` function;
+//! this file only declares the tree, the global options, and dispatches.
+
+mod init;
+mod list;
+mod vault;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use keyhaven_core::{Actor, DataDir, Vault};
+
+use crate::error::CliResult;
+use crate::passphrase::CliPassphrases;
+
+/// Keyhaven: your accounts' credentials, encrypted on your own machine.
+///
+/// The vault lives in $KEYHAVEN_HOME, or the platform data directory shared with the desktop
+/// app. Its key is kept in the OS keychain, or derived from a passphrase
+/// (`keyhaven init --passphrase`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyhaven",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Read the vault passphrase from FILE (passphrase vaults only; a trailing newline is
+    /// ignored). Without it, the passphrase is asked on the terminal.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "KEYHAVEN_PASSPHRASE_FILE"
+    )]
+    passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the vault (key in the OS keychain, or --passphrase).
+    Init(init::Args),
+    /// Inspect and maintain the vault.
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
+    /// List connections (no secrets, no network).
+    List(list::Args),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> CliResult {
+    let ctx = Ctx {
+        passphrase_file: cli.global.passphrase_file,
+    };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Vault(cmd) => vault::run(&ctx, cmd),
+        Command::List(args) => list::run(&ctx, args),
+    }
+}
+
+/// What every command needs from the global options.
+pub struct Ctx {
+    passphrase_file: Option<PathBuf>,
+}
+
+impl Ctx {
+    /// The passphrase source for this invocation.
+    fn passphrases(&self, new_file: Option<PathBuf>) -> CliPassphrases {
+        CliPassphrases {
+            file: self.passphrase_file.clone(),
+            new_file,
+        }
+    }
+
+    /// Opens the vault in the configured data directory.
+    fn open_vault(&self) -> CliResult<Vault> {
+        let dir = DataDir::from_env()?;
+        Ok(Vault::open(&dir, &mut self.passphrases(None), Actor::Cli)?)
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+fn print_json<T: serde::Serialize>(value: &T) -> CliResult {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    Ok(())
+}

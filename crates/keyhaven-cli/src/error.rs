@@ -1,0 +1,28 @@
+//! The CLI's error: a core error, or failing to write the output.
+//!
+//! Kept separate from core's error so core never learns about exit codes; the mapping to 1 or 2
+//! uses core's own classification ([`keyhaven_core::Error::is_bad_input`]).
+
+/// What a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From keyhaven-core.
+    #[error(transparent)]
+    Core(#[from] keyhaven_core::Error),
+    /// Writing the output failed (e.g. a closed pipe).
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Core(e) if e.is_bad_input() => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Result of a CLI command.
+pub type CliResult<T = ()> = Result<T, CliError>;

@@ -1,0 +1,344 @@
+//! Test support: a private D-Bus session with a real gnome-keyring Secret Service per test, and
+//! helpers to run the real `keyhaven` binary inside it.
+//!
+//! Each [`Session`] starts its own `dbus-daemon` from a config file that lists *no* service
+//! directories. That matters: with the standard session config, D-Bus auto-activates
+//! gnome-keyring on the first Secret Service call, so "no Secret Service" could never be tested,
+//! and tests would share one keyring. Here a test decides whether a keyring runs
+//! ([`Session::start_keyring`]), can lock it, and cannot disturb another test.
+//!
+//! The child processes get a cleared environment (no `DISPLAY`: an unlock prompt must fail fast,
+//! never wait for a person) with `HOME`, `XDG_*`, the bus address and `KEYHAVEN_HOME` pointing
+//! into the session's temporary directory.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use sha2::Digest;
+
+/// Path of the binary under test.
+pub fn keyhaven_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_keyhaven"))
+}
+
+/// A private session: temp dir, D-Bus daemon, optionally gnome-keyring.
+pub struct Session {
+    pub tmp: tempfile::TempDir,
+    bus_address: String,
+    bus_pid: u32,
+    keyring_running: bool,
+}
+
+impl Session {
+    /// A session with a bus but no keyring.
+    pub fn bare() -> Session {
+        let tmp = tempfile::Builder::new()
+            .prefix("kh-test-")
+            .tempdir()
+            .unwrap();
+        let root = tmp.path();
+        for d in ["home", "data", "run", "vault"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        set_mode(&root.join("run"), 0o700);
+        let conf = root.join("bus.conf");
+        fs::write(
+            &conf,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>"#,
+                root.display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", conf.display()))
+            .args(["--fork", "--print-address=1", "--print-pid=1", "--nosyslog"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("dbus-daemon runs (apt install dbus)");
+        assert!(out.status.success(), "dbus-daemon failed: {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut lines = text.lines();
+        let bus_address = lines.next().unwrap().trim().to_string();
+        let bus_pid = lines.next().unwrap().trim().parse().unwrap();
+        Session {
+            tmp,
+            bus_address,
+            bus_pid,
+            keyring_running: false,
+        }
+    }
+
+    /// A session with an unlocked gnome-keyring (login collection with an empty password).
+    pub fn with_keyring() -> Session {
+        let mut s = Session::bare();
+        s.start_keyring();
+        s
+    }
+
+    /// Starts gnome-keyring's Secret Service on this session's bus, unlocked.
+    pub fn start_keyring(&mut self) {
+        // The newline matters: with a truly empty stdin no login collection is created.
+        let mut child = self
+            .command("gnome-keyring-daemon")
+            .args(["--daemonize", "--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gnome-keyring-daemon runs (apt install gnome-keyring)");
+        child.stdin.take().unwrap().write_all(b"\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "gnome-keyring-daemon failed: {out:?}");
+        self.keyring_running = true;
+        // Wait until the service answers (it registers on the bus asynchronously).
+        for _ in 0..100 {
+            let ok = self
+                .command("gdbus")
+                .args([
+                    "call",
+                    "--session",
+                    "--dest",
+                    "org.freedesktop.secrets",
+                    "--object-path",
+                    "/org/freedesktop/secrets",
+                    "--method",
+                    "org.freedesktop.Secret.Service.ReadAlias",
+                    "default",
+                ])
+                .output()
+                .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("login"))
+                .unwrap_or(false);
+            if ok {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("gnome-keyring did not come up on the test bus");
+    }
+
+    /// Locks the login collection (as a screen lock would).
+    pub fn lock_keyring(&self) {
+        let out = self
+            .command("gdbus")
+            .args([
+                "call",
+                "--session",
+                "--dest",
+                "org.freedesktop.secrets",
+                "--object-path",
+                "/org/freedesktop/secrets",
+                "--method",
+                "org.freedesktop.Secret.Service.Lock",
+                "['/org/freedesktop/secrets/collection/login']",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "lock failed: {out:?}");
+    }
+
+    /// The data directory used as KEYHAVEN_HOME.
+    pub fn home(&self) -> PathBuf {
+        self.tmp.path().join("vault")
+    }
+
+    pub fn vault_file(&self) -> PathBuf {
+        self.home().join("vault.db")
+    }
+
+    pub fn meta_file(&self) -> PathBuf {
+        self.home().join("vault.meta.json")
+    }
+
+    /// A command with this session's clean environment.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let root = self.tmp.path();
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", root.join("home"))
+            .env("XDG_DATA_HOME", root.join("data"))
+            .env("XDG_RUNTIME_DIR", root.join("run"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .env("KEYHAVEN_HOME", self.home())
+            .env("LANG", "C.UTF-8")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `keyhaven ARGS` with stdin closed (no terminal) and returns its output.
+    pub fn kh(&self, args: &[&str]) -> Output {
+        self.command(keyhaven_bin()).args(args).output().unwrap()
+    }
+
+    /// Runs `keyhaven ARGS` and asserts success.
+    pub fn kh_ok(&self, args: &[&str]) -> String {
+        let out = self.kh(args);
+        assert!(
+            out.status.success(),
+            "keyhaven {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `vault status --json`, parsed.
+    pub fn status_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.kh_ok(&["vault", "status", "--json"])).unwrap()
+    }
+
+    /// The keychain accounts (item names) of Keyhaven items.
+    pub fn keychain_accounts(&self) -> Vec<String> {
+        let out = self
+            .command("secret-tool")
+            .args(["search", "--all", "--unlock", "service", "dev.keyhaven"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        let mut v: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("attribute.username = "))
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The key hex stored under an account, via secret-tool.
+    pub fn keychain_secret(&self, account: &str) -> String {
+        let out = self
+            .command("secret-tool")
+            .args(["lookup", "service", "dev.keyhaven", "username", account])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "lookup failed: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Replaces the secret of an item (same attributes) via secret-tool.
+    pub fn keychain_overwrite(&self, account: &str, secret: &str) {
+        let mut child = self
+            .command("secret-tool")
+            .args([
+                "store",
+                "--label=replaced",
+                "service",
+                "dev.keyhaven",
+                "username",
+                account,
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(secret.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
+    /// Deletes an item via secret-tool.
+    pub fn keychain_clear(&self, account: &str) {
+        let out = self
+            .command("secret-tool")
+            .args(["clear", "service", "dev.keyhaven", "username", account])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "clear failed: {out:?}");
+    }
+
+    /// The current key's account name from the metadata.
+    pub fn current_account(&self) -> String {
+        let meta: serde_json::Value =
+            serde_json::from_slice(&fs::read(self.meta_file()).unwrap()).unwrap();
+        meta["key"]["account"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // gnome-keyring-daemon exits when its bus goes away.
+        let _ = Command::new("kill").arg(self.bus_pid.to_string()).status();
+    }
+}
+
+/// SHA-256 of a file.
+pub fn sha256(path: &Path) -> Vec<u8> {
+    sha2::Sha256::digest(fs::read(path).unwrap()).to_vec()
+}
+
+/// SHA-256 of every file in a directory (name -> digest), to prove nothing changed.
+pub fn dir_digest(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().to_string(),
+                sha256(&p),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Asserts a failed run: the exit code, one line of stderr starting `keyhaven: error:`, that
+/// contains `needle`, and none of SQLCipher's own log lines.
+pub fn assert_fails(out: &Output, code: i32, needle: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "exit code; stderr: {stderr}");
+    let lines: Vec<_> = stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "exactly one line on stderr, got: {stderr:?}"
+    );
+    assert!(lines[0].starts_with("keyhaven: error: "), "{stderr}");
+    assert!(
+        lines[0].contains(needle),
+        "expected {needle:?} in {stderr:?}"
+    );
+    for noise in ["hmac", "sqlcipher", "panicked", "RUST_BACKTRACE"] {
+        assert!(
+            !stderr.to_lowercase().contains(noise),
+            "{noise} leaked: {stderr}"
+        );
+    }
+    assert!(out.stdout.is_empty(), "nothing on stdout on error");
+    stderr
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the `keyhaven` binary against a real Secret Service (gnome-keyring in a
+//! private D-Bus session per test). Each module is named after what it proves.
+
+mod support;
+
+mod cli_usage;
+mod keychain_vault;
+mod passphrase_vault;
+mod vault_errors;

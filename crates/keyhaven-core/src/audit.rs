@@ -1,0 +1,93 @@
+//! The audit log: who did what to which connection, and when. Never a secret.
+//!
+//! Rows are appended in the same transaction as the change they describe where there is one, and
+//! outlive the connection they name (no foreign key), so a deletion stays visible.
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::Result;
+use crate::vault::{Actor, Vault};
+
+/// One audit event.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Row id, increasing.
+    pub id: i64,
+    /// RFC 3339 time.
+    pub at: String,
+    /// The connection concerned, if any.
+    pub connection_id: Option<String>,
+    /// What happened, e.g. `vault.created`, `connection.created`.
+    pub action: String,
+    /// `cli` or `desktop`.
+    pub actor: String,
+    /// Non-secret detail (an error code, a field name).
+    pub detail: Option<String>,
+}
+
+/// Appends an event on the vault's connection, as the vault's actor.
+pub(crate) fn record(
+    vault: &Vault,
+    connection_id: Option<&str>,
+    action: &str,
+    detail: Option<&str>,
+) -> Result<()> {
+    record_on(vault.conn(), vault.actor(), connection_id, action, detail)
+}
+
+/// Appends an event on a given connection (inside a transaction, or before a `Vault` exists).
+pub(crate) fn record_on(
+    conn: &Connection,
+    actor: Actor,
+    connection_id: Option<&str>,
+    action: &str,
+    detail: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit_events (at, connection_id, action, actor, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            OffsetDateTime::now_utc().unix_timestamp(),
+            connection_id,
+            action,
+            actor.as_str(),
+            detail
+        ],
+    )?;
+    Ok(())
+}
+
+impl Vault {
+    /// Audit events, oldest first, optionally for one connection.
+    pub fn audit_events(&self, connection_id: Option<&str>) -> Result<Vec<AuditEvent>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, at, connection_id, action, actor, detail FROM audit_events
+             WHERE ?1 IS NULL OR connection_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([connection_id], |r| {
+                let at: i64 = r.get(1)?;
+                Ok(AuditEvent {
+                    id: r.get(0)?,
+                    at: format_time(at),
+                    connection_id: r.get(2)?,
+                    action: r.get(3)?,
+                    actor: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
+/// Unix seconds as RFC 3339 (UTC).
+pub(crate) fn format_time(secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| secs.to_string())
+}

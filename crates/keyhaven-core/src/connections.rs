@@ -1,0 +1,152 @@
+//! Connections: one (provider, account) pair with its tokens or API-key fields.
+//!
+//! This module owns the rows; the flows (OAuth, API-key verification) produce a
+//! [`NewConnection`] and hand it to [`Vault::save_connection`], which upserts by
+//! (provider, account), so connecting the same account again updates it in place. Listing reads
+//! only non-secret columns: `list` never decrypts a token into memory it does not need.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::audit::{self, format_time};
+use crate::error::Result;
+use crate::secret::SecretBytes;
+use crate::vault::Vault;
+
+/// A field of a connection: a token or a credential field.
+#[derive(Debug)]
+pub enum FieldValue {
+    /// Secret: stored encrypted with the vault, never listed, revealed only on request.
+    Secret(SecretBytes),
+    /// Not secret (e.g. a region or a project id).
+    Plain(String),
+}
+
+/// What a flow produces, for [`Vault::save_connection`].
+#[derive(Debug)]
+pub struct NewConnection {
+    /// Catalog provider id.
+    pub provider_id: String,
+    /// Account identity (login, email or subject).
+    pub account: String,
+    /// `oauth2`, `api_key`, ...
+    pub auth_mode: String,
+    /// Scopes granted.
+    pub scopes_granted: Vec<String>,
+    /// Expiry of the access token, Unix seconds.
+    pub expires_at: Option<i64>,
+    /// Named fields.
+    pub fields: Vec<(String, FieldValue)>,
+}
+
+/// A connection as listed: no secret in it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ConnectionSummary {
+    /// Connection id.
+    pub id: String,
+    /// Provider id.
+    pub provider: String,
+    /// Account identity.
+    pub account: String,
+    /// connected | expiring | expired | needs_reauth.
+    pub status: String,
+    /// RFC 3339 expiry, or null.
+    pub expires_at: Option<String>,
+    /// Scopes granted.
+    pub scopes: Vec<String>,
+}
+
+impl Vault {
+    /// Inserts or updates (same provider and account) a connection; returns its id.
+    pub fn save_connection(&mut self, new: NewConnection) -> Result<String> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let actor = self.actor();
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT id FROM connections WHERE provider_id = ?1 AND account = ?2",
+                params![new.provider_id, new.account],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let scopes = serde_json::to_string(&new.scopes_granted).expect("strings serialize");
+        let (id, action) = match existing {
+            Some(id) => {
+                tx.execute(
+                    "UPDATE connections SET auth_mode = ?2, scopes_granted = ?3, expires_at = ?4,
+                     status = 'connected', last_error = NULL, updated_at = ?5 WHERE id = ?1",
+                    params![id, new.auth_mode, scopes, new.expires_at, now],
+                )?;
+                tx.execute(
+                    "DELETE FROM connection_fields WHERE connection_id = ?1",
+                    [&id],
+                )?;
+                (id, "connection.updated")
+            }
+            None => {
+                let id = new_id()?;
+                tx.execute(
+                    "INSERT INTO connections (id, provider_id, account, auth_mode, scopes_granted,
+                     expires_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                    params![
+                        id,
+                        new.provider_id,
+                        new.account,
+                        new.auth_mode,
+                        scopes,
+                        new.expires_at,
+                        now
+                    ],
+                )?;
+                (id, "connection.created")
+            }
+        };
+        for (name, value) in &new.fields {
+            let (bytes, secret): (&[u8], bool) = match value {
+                FieldValue::Secret(s) => (s.expose_secret(), true),
+                FieldValue::Plain(p) => (p.as_bytes(), false),
+            };
+            tx.execute(
+                "INSERT INTO connection_fields (connection_id, name, value, is_secret, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, name, bytes, secret, now],
+            )?;
+        }
+        audit::record_on(&tx, actor, Some(&id), action, None)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Every connection, without secrets, ordered by provider then account.
+    pub fn list_connections(&self) -> Result<Vec<ConnectionSummary>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT id, provider_id, account, status, expires_at, scopes_granted
+             FROM connections ORDER BY provider_id, account",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                let expires: Option<i64> = r.get(4)?;
+                let scopes: String = r.get(5)?;
+                Ok(ConnectionSummary {
+                    id: r.get(0)?,
+                    provider: r.get(1)?,
+                    account: r.get(2)?,
+                    status: r.get(3)?,
+                    expires_at: expires.map(format_time),
+                    scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.classify(e.into()))?;
+        Ok(rows)
+    }
+}
+
+fn new_id() -> Result<String> {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).map_err(|_| crate::error::Error::Random)?;
+    Ok(format!("c_{}", hex::encode(b)))
+}

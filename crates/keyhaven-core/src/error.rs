@@ -1,0 +1,236 @@
+//! The one error type of keyhaven-core.
+//!
+//! Every variant is a situation a person can act on, so each message says what happened and what
+//! to do, on one line. Two rules shape this file:
+//! - no message ever carries a secret (key, passphrase, token) or a detail an attacker could use
+//!   to tell *why* a decryption failed beyond "wrong key" vs "damaged";
+//! - every variant knows whether it is the caller's bad input ([`Error::is_bad_input`], exit code
+//!   2 in the CLI) or a failure of the environment (exit code 1), and has a stable machine code
+//!   ([`Error::code`]) that the desktop app sends to its UI as `{code, message}`.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in keyhaven-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No OS keychain could be reached (no Secret Service on the session bus, no session bus).
+    #[error(
+        "no OS keychain is available ({detail}); start a Secret Service such as gnome-keyring in \
+         this session, or create a passphrase-protected vault with `keyhaven init --passphrase`"
+    )]
+    KeychainUnavailable {
+        /// What the platform said, free of secrets.
+        detail: String,
+    },
+
+    /// The keychain is there but locked, and unlocking was refused or impossible.
+    #[error(
+        "the OS keychain is locked; unlock it (log in to your desktop session, or open your \
+         keyring manager) and try again"
+    )]
+    KeychainLocked,
+
+    /// Any other keychain failure.
+    #[error("the OS keychain failed: {detail}")]
+    Keychain {
+        /// What the platform said, free of secrets.
+        detail: String,
+    },
+
+    /// The vault exists but its key item is gone from the keychain.
+    #[error(
+        "the vault at {path} exists but its key is missing from the OS keychain (item \
+         \"{item}\"); the vault was left untouched: restore that keychain item, or move the vault \
+         aside and run `keyhaven init` to start a new one"
+    )]
+    KeyMissing {
+        /// The vault file.
+        path: PathBuf,
+        /// The keychain item that should hold the key.
+        item: String,
+    },
+
+    /// The keychain holds a key, but not the one that opens this vault.
+    #[error(
+        "the key in the OS keychain does not open the vault at {path} (wrong key); the vault was \
+         left untouched"
+    )]
+    WrongKey {
+        /// The vault file.
+        path: PathBuf,
+    },
+
+    /// The passphrase given does not open this vault.
+    #[error("wrong passphrase for the vault at {path}; the vault was left untouched")]
+    WrongPassphrase {
+        /// The vault file.
+        path: PathBuf,
+    },
+
+    /// The vault is passphrase-protected and no passphrase could be asked for.
+    #[error(
+        "the vault at {path} is protected by a passphrase: run on a terminal to be asked for it, \
+         or pass --passphrase-file FILE"
+    )]
+    PassphraseRequired {
+        /// The vault file.
+        path: PathBuf,
+    },
+
+    /// A passphrase was given but cannot be used.
+    #[error("unusable passphrase: {reason}")]
+    BadPassphrase {
+        /// Why, without the passphrase itself.
+        reason: String,
+    },
+
+    /// The file is not a Keyhaven vault at all.
+    #[error("{path} is not a Keyhaven vault ({reason}); it was left untouched")]
+    NotAVault {
+        /// The file looked at.
+        path: PathBuf,
+        /// What it looks like instead.
+        reason: String,
+    },
+
+    /// The vault's key is right but its content fails authentication or is truncated.
+    #[error(
+        "the vault at {path} is damaged ({reason}); it was left untouched: restore it from a \
+         backup, or move it aside and run `keyhaven init`"
+    )]
+    Corrupt {
+        /// The vault file.
+        path: PathBuf,
+        /// What was found, e.g. "integrity check failed".
+        reason: String,
+    },
+
+    /// The vault was written by a newer Keyhaven.
+    #[error(
+        "the vault at {path} has schema version {found}, newer than this Keyhaven understands \
+         (up to {supported}); upgrade Keyhaven. The vault was left untouched"
+    )]
+    SchemaTooNew {
+        /// The vault file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+
+    /// The data directory cannot be created or written.
+    #[error("the data directory {path} is not writable: {source}")]
+    DataDirNotWritable {
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// No data directory could be determined.
+    #[error("cannot find a data directory: set KEYHAVEN_HOME")]
+    NoDataDir,
+
+    /// `init` on a directory that already holds a vault.
+    #[error("a vault already exists at {path}; nothing was changed")]
+    AlreadyInitialized {
+        /// The vault file.
+        path: PathBuf,
+    },
+
+    /// A command that needs a vault, run before `init`.
+    #[error("no vault at {path}: run `keyhaven init` first (or set KEYHAVEN_HOME)")]
+    NotInitialized {
+        /// Where the vault was looked for.
+        path: PathBuf,
+    },
+
+    /// The vault's metadata file is missing or unreadable while the vault file exists, or the
+    /// other way round.
+    #[error("the vault metadata at {path} is unusable ({reason}); the vault was left untouched")]
+    BadMetadata {
+        /// The metadata file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        context: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The database engine failed in a way none of the variants above covers.
+    #[error("vault database error: {0}")]
+    Database(#[from] rusqlite::Error),
+
+    /// A rekey was interrupted after the database changed key, and the new key is not available.
+    #[error("rekey failed: {reason}; the vault still opens with its previous key")]
+    RekeyFailed {
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The system's random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+impl Error {
+    /// True when the error is the caller's bad input or usage (CLI exit code 2); false when it is
+    /// a failure of the environment or the data (exit code 1).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::WrongPassphrase { .. }
+                | Error::PassphraseRequired { .. }
+                | Error::BadPassphrase { .. }
+                | Error::AlreadyInitialized { .. }
+        )
+    }
+
+    /// A stable, machine-readable code for this error (used as `code` in the desktop app's
+    /// `{code, message}` errors and in `--json` error output).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::KeychainUnavailable { .. } => "keychain_unavailable",
+            Error::KeychainLocked => "keychain_locked",
+            Error::Keychain { .. } => "keychain_error",
+            Error::KeyMissing { .. } => "key_missing",
+            Error::WrongKey { .. } => "wrong_key",
+            Error::WrongPassphrase { .. } => "wrong_passphrase",
+            Error::PassphraseRequired { .. } => "passphrase_required",
+            Error::BadPassphrase { .. } => "bad_passphrase",
+            Error::NotAVault { .. } => "not_a_vault",
+            Error::Corrupt { .. } => "vault_corrupt",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::DataDirNotWritable { .. } => "data_dir_not_writable",
+            Error::NoDataDir => "no_data_dir",
+            Error::AlreadyInitialized { .. } => "already_initialized",
+            Error::NotInitialized { .. } => "not_initialized",
+            Error::BadMetadata { .. } => "bad_metadata",
+            Error::Io { .. } => "io",
+            Error::Database(_) => "database",
+            Error::RekeyFailed { .. } => "rekey_failed",
+            Error::Random => "random",
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Shorthand for results in keyhaven-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,28 @@
+//! keyhaven-core: everything Keyhaven does that is not a user interface.
+//!
+//! The CLI (`crates/keyhaven-cli`) and the desktop app (`src-tauri`) are two thin front doors
+//! over this crate; if both need a behaviour, it lives here, once.
+//!
+//! Where to find things:
+//! - [`vault`]: the encrypted SQLCipher store, its key sources (OS keychain, passphrase),
+//!   schema migrations and rekey. Start at [`Vault::open`].
+//! - [`connections`]: connections and their secret fields.
+//! - [`audit`]: the audit log.
+//! - [`secret`]: the redacted, zeroized types every secret travels in.
+//! - [`paths`]: where the vault lives (`KEYHAVEN_HOME` or the platform data dir).
+//! - [`error`]: the one error type, with exit-code class and machine code.
+
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod connections;
+pub mod error;
+mod hardening;
+pub mod paths;
+pub mod secret;
+pub mod vault;
+
+pub use error::{Error, Result};
+pub use hardening::harden_process;
+pub use paths::DataDir;
+pub use vault::{Actor, KeyChoice, NoPassphrase, PassphrasePurpose, PassphraseSource, Vault};

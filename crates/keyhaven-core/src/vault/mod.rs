@@ -1,0 +1,302 @@
+//! The vault: one SQLCipher database holding every credential, keyed from the OS keychain.
+//!
+//! - [`Vault::init`] creates it: 32 random bytes in the keychain (or an Argon2id key from a
+//!   passphrase, chosen explicitly), the database with that raw key, the schema.
+//! - [`Vault::open`] opens it, and fails closed: a missing, locked or unreachable keychain, a
+//!   wrong key, a damaged file, a newer schema each stop with a one-line error and leave the
+//!   vault byte-for-byte unchanged (SEC-16, SEC-19).
+//! - [`Vault::rekey`] changes the key in steps that survive a crash at any point (SEC-21).
+//!
+//! Submodules: [`meta`] (the plaintext metadata beside the database), [`keychain`] (the OS
+//! keychain), [`passphrase`] (Argon2id), [`db`] (SQLCipher connection set-up), [`schema`]
+//! (migrations), `open` and `rekey` (the procedures).
+
+pub(crate) mod db;
+pub(crate) mod keychain;
+pub(crate) mod meta;
+mod open;
+pub(crate) mod passphrase;
+mod rekey;
+pub mod schema;
+
+use std::path::PathBuf;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::paths::DataDir;
+use crate::secret::Passphrase;
+use meta::{KeySpec, VaultMeta};
+
+pub use rekey::RekeyStep;
+
+/// Who is acting on the vault; recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The `keyhaven` command.
+    Cli,
+    /// The desktop app.
+    Desktop,
+}
+
+impl Actor {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Actor::Cli => "cli",
+            Actor::Desktop => "desktop",
+        }
+    }
+}
+
+/// How a new vault's key is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// 32 random bytes in the OS keychain (the default).
+    Keychain,
+    /// Derived from a passphrase with Argon2id (machines without a keychain).
+    Passphrase,
+}
+
+/// Why a passphrase is being asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassphrasePurpose {
+    /// To open an existing vault.
+    Unlock,
+    /// To protect a new vault (the front end should ask twice).
+    NewVault,
+    /// The new passphrase during a rekey (the front end should ask twice).
+    Rekey,
+}
+
+/// Supplies passphrases on demand; front ends prompt, read a file, or decline.
+pub trait PassphraseSource {
+    /// A passphrase for `purpose`, or `Ok(None)` when none can be had (no terminal, no file).
+    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<Option<Passphrase>>;
+}
+
+/// A [`PassphraseSource`] that never has one: for keychain vaults in non-interactive code.
+#[derive(Debug, Default)]
+pub struct NoPassphrase;
+
+impl PassphraseSource for NoPassphrase {
+    fn passphrase(&mut self, _: PassphrasePurpose) -> Result<Option<Passphrase>> {
+        Ok(None)
+    }
+}
+
+/// An open, unlocked vault.
+pub struct Vault {
+    conn: Connection,
+    dir: DataDir,
+    meta: VaultMeta,
+    actor: Actor,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("path", &self.dir.vault_file())
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the vault key comes from, for display.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeySourceInfo {
+    /// The OS keychain item holding the key.
+    Keychain {
+        /// Keychain service.
+        service: String,
+        /// Keychain account (item name).
+        account: String,
+    },
+    /// An Argon2id-derived key.
+    Passphrase {
+        /// KDF name.
+        kdf: String,
+        /// Memory cost in KiB.
+        m_cost: u32,
+        /// Passes.
+        t_cost: u32,
+        /// Lanes.
+        p_cost: u32,
+    },
+}
+
+/// Row counts per table, for `vault status`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VaultCounts {
+    /// Provider settings (own OAuth apps, custom providers).
+    pub providers: i64,
+    /// Connections.
+    pub connections: i64,
+    /// Authorization flows waiting for their redirect.
+    pub pending_flows: i64,
+    /// Audit events.
+    pub audit_events: i64,
+}
+
+/// What `vault status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct VaultStatus {
+    /// The database file.
+    pub path: PathBuf,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The vault's random id.
+    pub vault_id: String,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// Where the key comes from.
+    pub key_source: KeySourceInfo,
+    /// Schema version in the file.
+    pub schema_version: i64,
+    /// Newest schema version this build knows.
+    pub schema_latest: i64,
+    /// Size of the database file in bytes.
+    pub size_bytes: u64,
+    /// Result of SQLCipher's page authentication over the whole file.
+    pub integrity: String,
+    /// Row counts.
+    pub counts: VaultCounts,
+}
+
+impl Vault {
+    /// Creates a new vault in `dir`. Fails if one exists.
+    pub fn init(
+        dir: &DataDir,
+        choice: KeyChoice,
+        passphrases: &mut dyn PassphraseSource,
+        actor: Actor,
+    ) -> Result<Vault> {
+        open::init(dir, choice, passphrases, actor)
+    }
+
+    /// Opens the vault in `dir`, asking `passphrases` only for a passphrase vault.
+    pub fn open(
+        dir: &DataDir,
+        passphrases: &mut dyn PassphraseSource,
+        actor: Actor,
+    ) -> Result<Vault> {
+        open::open(dir, passphrases, actor)
+    }
+
+    /// Whether a vault (database file) exists in `dir`.
+    pub fn exists(dir: &DataDir) -> bool {
+        dir.vault_file().exists()
+    }
+
+    /// The database file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.vault_file()
+    }
+
+    /// The actor recorded in audit events.
+    pub fn actor(&self) -> Actor {
+        self.actor
+    }
+
+    /// Whether the key comes from a passphrase.
+    pub fn uses_passphrase(&self) -> bool {
+        self.meta.key.is_passphrase()
+    }
+
+    /// Reports path, key source, schema, counts and integrity.
+    pub fn status(&self) -> Result<VaultStatus> {
+        let count = |table: &str| -> Result<i64> {
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        let problems = db::integrity_problems(&self.conn).map_err(|e| self.classify(e))?;
+        if !problems.is_empty() {
+            return Err(Error::Corrupt {
+                path: self.path(),
+                reason: format!("integrity check failed on {} page(s)", problems.len()),
+            });
+        }
+        let counts = VaultCounts {
+            providers: count("provider_settings")?,
+            connections: count("connections")?,
+            pending_flows: count("pending_flows")?,
+            audit_events: count("audit_events")?,
+        };
+        let size_bytes = std::fs::metadata(self.path()).map(|m| m.len()).unwrap_or(0);
+        Ok(VaultStatus {
+            path: self.path(),
+            data_dir: self.dir.path().to_path_buf(),
+            vault_id: self.meta.vault_id.clone(),
+            created_at: self.meta.created_at.clone(),
+            key_source: key_source_info(&self.meta.key),
+            schema_version: schema::current_version(&self.conn)?,
+            schema_latest: schema::latest_version(),
+            size_bytes,
+            integrity: "ok".into(),
+            counts,
+        })
+    }
+
+    /// Changes the vault key (a new keychain key, or a new passphrase for a passphrase vault).
+    ///
+    /// `on_step` is told after each durable step; the CLI's fault-injection tests kill the
+    /// process there to prove that every intermediate state opens.
+    pub fn rekey(
+        &mut self,
+        passphrases: &mut dyn PassphraseSource,
+        on_step: &mut dyn FnMut(RekeyStep),
+    ) -> Result<()> {
+        rekey::rekey(self, passphrases, on_step)
+    }
+
+    /// The underlying connection, for the other core modules.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The underlying connection, mutable (transactions).
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Maps a database error to a corruption error where it means one.
+    pub(crate) fn classify(&self, e: Error) -> Error {
+        match e {
+            Error::Database(ref db) if db::is_corruption(db) => Error::Corrupt {
+                path: self.path(),
+                reason: "a page failed authentication".into(),
+            },
+            other => other,
+        }
+    }
+}
+
+fn key_source_info(spec: &KeySpec) -> KeySourceInfo {
+    match spec {
+        KeySpec::Keychain {
+            service, account, ..
+        } => KeySourceInfo::Keychain {
+            service: service.clone(),
+            account: account.clone(),
+        },
+        KeySpec::Passphrase {
+            kdf,
+            m_cost,
+            t_cost,
+            p_cost,
+            ..
+        } => KeySourceInfo::Passphrase {
+            kdf: kdf.clone(),
+            m_cost: *m_cost,
+            t_cost: *t_cost,
+            p_cost: *p_cost,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;
