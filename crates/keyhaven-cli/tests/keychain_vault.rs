@@ -107,3 +107,42 @@ fn two_vaults_in_one_keychain_do_not_collide() {
     assert_eq!(s.keychain_accounts().len(), 2);
     s.kh_ok(&["vault", "status"]);
 }
+
+#[test]
+fn trace_logging_never_prints_the_vault_key() {
+    // SEC-22: with every crate logging at trace level (ours, zbus, the keyring store), neither
+    // the old nor the new key appears in the output of init, status or rekey.
+    let s = Session::with_keyring();
+    let run = |args: &[&str]| {
+        let out = s
+            .command(crate::support::keyhaven_bin())
+            .env("KEYHAVEN_LOG", "trace")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let mut logs = run(&["init"]);
+    let first = s.keychain_secret(&s.current_account());
+    logs += &run(&["vault", "status"]);
+    logs += &run(&["vault", "rekey"]);
+    let second = s.keychain_secret(&s.current_account());
+    assert!(
+        logs.len() > 1000,
+        "trace logging is on: {} bytes",
+        logs.len()
+    );
+    for key in [&first, &second] {
+        assert!(!logs.contains(key.as_str()), "key hex in logs");
+        assert!(!logs.contains(&key.to_uppercase()), "key hex in logs");
+        let raw = hex::decode(key).unwrap();
+        assert!(!logs.as_bytes().windows(32).any(|w| w == raw.as_slice()));
+        // Also not as a Rust byte-array debug print of its first bytes.
+        let debug = format!("{:?}", &raw[..6]);
+        assert!(
+            !logs.contains(&debug[1..debug.len() - 1]),
+            "key bytes in logs"
+        );
+    }
+}

@@ -107,12 +107,12 @@ pub(super) fn rekey(
     on_step(RekeyStep::PendingRecorded);
 
     // 2. Store it.
-    if let Some(item) = &new_item {
-        if let Err(e) = item.set(&new_key, &item_label(&vault.dir)) {
-            vault.meta.pending_key = None;
-            let _ = vault.meta.write(&meta_path);
-            return Err(e);
-        }
+    if let Some(item) = &new_item
+        && let Err(e) = item.set(&new_key, &item_label(&vault.dir))
+    {
+        vault.meta.pending_key = None;
+        let _ = vault.meta.write(&meta_path);
+        return Err(e);
     }
     on_step(RekeyStep::NewKeyStored);
 

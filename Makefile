@@ -1,0 +1,45 @@
+# Keyhaven: two commands do all the set-up on a fresh Debian 12 / Ubuntu machine.
+#
+#   make run    installs build packages, builds the UI and the desktop app, launches it
+#   make test   installs build + test packages, runs every test (what .ci/run runs)
+#
+# Cargo's target directory lives outside the clone, so clones and CI runs reuse one build.
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/keyhaven/target
+CARGO ?= cargo
+APP := $(CARGO_TARGET_DIR)/debug/keyhaven-desktop
+CLI := $(CARGO_TARGET_DIR)/debug/keyhaven
+
+.PHONY: run test deps-build deps-test ui build bench clean-ui
+
+run: deps-build ui
+	$(CARGO) build -p keyhaven-desktop -p keyhaven-cli
+	$(APP)
+
+test: deps-test ui
+	$(CARGO) build --workspace --all-targets --features keyhaven-cli/fault-injection
+	scripts/with-secret-service.sh $(CARGO) test --workspace --features keyhaven-cli/fault-injection
+	scripts/desktop-smoke.sh $(APP) $(CLI) test-artifacts/desktop-smoke.png
+
+deps-build:
+	scripts/install-deps.sh build
+
+deps-test:
+	scripts/install-deps.sh test
+
+# npm ci only when package-lock.json changed since the last install.
+ui/node_modules/.installed: ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+	touch $@
+
+ui: ui/node_modules/.installed
+	cd ui && npm run build
+
+build: deps-build ui
+	$(CARGO) build --workspace
+
+bench: deps-build
+	$(CARGO) bench -p keyhaven-core --bench vault_open
+
+clean-ui:
+	rm -rf ui/node_modules ui/dist
