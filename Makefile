@@ -18,8 +18,7 @@ run: deps-build ui
 
 test: deps-test ui
 	$(CARGO) build --workspace --all-targets --features keyhaven-cli/fault-injection
-	scripts/with-secret-service.sh $(CARGO) test --workspace --features keyhaven-cli/fault-injection
-	scripts/desktop-smoke.sh $(APP) $(CLI) test-artifacts/desktop-smoke.png
+	scripts/run-tests.sh
 
 deps-build:
 	scripts/install-deps.sh build

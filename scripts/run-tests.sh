@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every test, in order, then one closing line "summary: N passed, M failed".
+#
+#   scripts/run-tests.sh     (what `make test` runs after installing packages and building the UI)
+#
+# 1. the UI type check (svelte-check),
+# 2. all cargo tests, inside a private D-Bus session with an unlocked gnome-keyring (the CLI's
+#    integration tests also start their own sessions for the states they need),
+# 3. the desktop smoke test: the real app under Xvfb opening a vault through its UI.
+# Counts come from cargo's own "test result:" lines plus one per script check.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+: "${CARGO_TARGET_DIR:?set CARGO_TARGET_DIR (the Makefile does)}"
+log=$(mktemp /tmp/keyhaven-tests.XXXXXX)
+trap 'rm -f "$log"' EXIT
+passed=0 failed=0
+check() { # check NAME CMD...: runs a script-level check counted as one test
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name" >&2; fi
+}
+
+check "ui type check" bash -c 'cd ui && npm run --silent check'
+
+scripts/with-secret-service.sh cargo test --workspace --features keyhaven-cli/fault-injection 2>&1 | tee "$log"
+cargo_status=${PIPESTATUS[0]}
+read -r p f < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$log")
+passed=$((passed + p)) failed=$((failed + f))
+if [ "$cargo_status" -ne 0 ] && [ "$f" -eq 0 ]; then
+  failed=$((failed + 1)); echo "FAILED: cargo test exited $cargo_status" >&2
+fi
+
+check "desktop smoke" scripts/desktop-smoke.sh "$CARGO_TARGET_DIR/debug/keyhaven-desktop" \
+  "$CARGO_TARGET_DIR/debug/keyhaven" test-artifacts/desktop-smoke.png
+
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
