@@ -30,6 +30,8 @@ pub const LOG_ENV: &str = "KEYHAVEN_LOG";
 /// When the Tauri runtime cannot start at all (no display, no WebKit): there is no window to
 /// show an error in, so the panic message on stderr is the report.
 pub fn run() {
+    // Same hardening as the CLI: no core dumps, no same-user debugger attach (SEC-26).
+    keyhaven_core::harden_process();
     init_tracing();
     let state = AppState::from_env();
     tauri::Builder::default()
