@@ -10,13 +10,13 @@ CARGO ?= cargo
 APP := $(CARGO_TARGET_DIR)/debug/keyhaven-desktop
 CLI := $(CARGO_TARGET_DIR)/debug/keyhaven
 
-.PHONY: run test deps-build deps-test ui build bench clean-ui
+.PHONY: run test deps-build deps-test ui oauth-server build bench clean-ui
 
 run: deps-build ui
 	$(CARGO) build -p keyhaven-desktop -p keyhaven-cli
 	$(APP)
 
-test: deps-test ui
+test: deps-test ui oauth-server
 	$(CARGO) build --workspace --all-targets --features keyhaven-cli/fault-injection
 	scripts/run-tests.sh
 
@@ -34,11 +34,19 @@ ui/node_modules/.installed: ui/package-lock.json
 ui: ui/node_modules/.installed
 	cd ui && npm run build
 
+# The real OAuth server the end-to-end tests run (oidc-provider, pinned in its package-lock).
+tests/oauth-server/node_modules/.installed: tests/oauth-server/package-lock.json
+	cd tests/oauth-server && npm ci --no-audit --no-fund
+	touch $@
+
+oauth-server: tests/oauth-server/node_modules/.installed
+
 build: deps-build ui
 	$(CARGO) build --workspace
 
-bench: deps-build
+bench: deps-build oauth-server
 	$(CARGO) bench -p keyhaven-core --bench vault_open
+	$(CARGO) bench -p keyhaven-core --bench connect_flow
 
 clean-ui:
-	rm -rf ui/node_modules ui/dist
+	rm -rf ui/node_modules ui/dist tests/oauth-server/node_modules

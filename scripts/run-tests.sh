@@ -3,7 +3,7 @@
 #
 #   scripts/run-tests.sh     (what `make test` runs after installing packages and building the UI)
 #
-# 1. the UI type check (svelte-check),
+# 1. the UI type check (svelte-check) and the test OAuth server's own self-test,
 # 2. all cargo tests, inside a private D-Bus session with an unlocked gnome-keyring (the CLI's
 #    integration tests also start their own sessions for the states they need),
 # 3. the desktop smoke test: the real app under Xvfb opening a vault through its UI.
@@ -21,6 +21,7 @@ check() { # check NAME CMD...: runs a script-level check counted as one test
 }
 
 check "ui type check" bash -c 'cd ui && npm run --silent check'
+check "oauth test server self-test" node --test tests/oauth-server/
 
 scripts/with-secret-service.sh cargo test --workspace --features keyhaven-cli/fault-injection 2>&1 | tee "$log"
 cargo_status=${PIPESTATUS[0]}

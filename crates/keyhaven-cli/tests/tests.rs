@@ -4,6 +4,7 @@
 mod support;
 
 mod cli_usage;
+mod connect_flow;
 mod keychain_vault;
 mod passphrase_vault;
 mod vault_errors;

@@ -32,10 +32,16 @@ pub struct NewConnection {
     pub account: String,
     /// `oauth2`, `api_key`, ...
     pub auth_mode: String,
+    /// Scopes requested.
+    pub scopes_requested: Vec<String>,
     /// Scopes granted.
     pub scopes_granted: Vec<String>,
+    /// Token type (`Bearer`), if any.
+    pub token_type: Option<String>,
     /// Expiry of the access token, Unix seconds.
     pub expires_at: Option<i64>,
+    /// Non-secret extra fields of the token response (JSON object).
+    pub extra: serde_json::Value,
     /// Named fields.
     pub fields: Vec<(String, FieldValue)>,
 }
@@ -73,12 +79,24 @@ impl Vault {
             )
             .optional()?;
         let scopes = serde_json::to_string(&new.scopes_granted).expect("strings serialize");
+        let requested = serde_json::to_string(&new.scopes_requested).expect("strings serialize");
+        let extra = new.extra.to_string();
         let (id, action) = match existing {
             Some(id) => {
                 tx.execute(
                     "UPDATE connections SET auth_mode = ?2, scopes_granted = ?3, expires_at = ?4,
-                     status = 'connected', last_error = NULL, updated_at = ?5 WHERE id = ?1",
-                    params![id, new.auth_mode, scopes, new.expires_at, now],
+                     status = 'connected', last_error = NULL, updated_at = ?5,
+                     scopes_requested = ?6, token_type = ?7, extra = ?8 WHERE id = ?1",
+                    params![
+                        id,
+                        new.auth_mode,
+                        scopes,
+                        new.expires_at,
+                        now,
+                        requested,
+                        new.token_type,
+                        extra
+                    ],
                 )?;
                 tx.execute(
                     "DELETE FROM connection_fields WHERE connection_id = ?1",
@@ -122,27 +140,150 @@ impl Vault {
 
     /// Every connection, without secrets, ordered by provider then account.
     pub fn list_connections(&self) -> Result<Vec<ConnectionSummary>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT id, provider_id, account, status, expires_at, scopes_granted
-             FROM connections ORDER BY provider_id, account",
-        )?;
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("{SUMMARY_SELECT} ORDER BY provider_id, account"))?;
         let rows = stmt
-            .query_map([], |r| {
-                let expires: Option<i64> = r.get(4)?;
-                let scopes: String = r.get(5)?;
-                Ok(ConnectionSummary {
-                    id: r.get(0)?,
-                    provider: r.get(1)?,
-                    account: r.get(2)?,
-                    status: r.get(3)?,
-                    expires_at: expires.map(format_time),
-                    scopes: serde_json::from_str(&scopes).unwrap_or_default(),
-                })
-            })?
+            .query_map([], summary_row)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.classify(e.into()))?;
         Ok(rows)
     }
+
+    /// One connection by id.
+    pub fn connection_summary(&self, id: &str) -> Result<Option<ConnectionSummary>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("{SUMMARY_SELECT} WHERE id = ?1"),
+                [id],
+                summary_row,
+            )
+            .optional()?)
+    }
+
+    /// Resolves `CONN` (DESIGN.md): a connection id, `PROVIDER` when it has exactly one
+    /// connection, or `PROVIDER:ACCOUNT`.
+    pub fn find_connection(&self, spec: &str) -> Result<ConnectionSummary> {
+        if let Some(c) = self.connection_summary(spec)? {
+            return Ok(c);
+        }
+        let all = self.list_connections()?;
+        let matches: Vec<_> = match spec.split_once(':') {
+            Some((p, a)) => all
+                .into_iter()
+                .filter(|c| c.provider == p && c.account == a)
+                .collect(),
+            None => all.into_iter().filter(|c| c.provider == spec).collect(),
+        };
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().expect("one")),
+            0 => Err(crate::error::Error::BadInput(format!(
+                "no connection {spec:?}; `keyhaven list` shows them"
+            ))),
+            n => Err(crate::error::Error::BadInput(format!(
+                "{spec} has {n} connections; name one as {spec}:ACCOUNT or by id"
+            ))),
+        }
+    }
+
+    /// Everything stored about a connection, secrets masked unless `reveal` (which is audited).
+    pub fn connection_details(&self, id: &str, reveal: bool) -> Result<ConnectionDetails> {
+        let summary = self
+            .connection_summary(id)?
+            .ok_or_else(|| crate::error::Error::BadInput(format!("no connection {id}")))?;
+        let (requested, token_type, extra, created, updated): (String, Option<String>, String, i64, i64) =
+            self.conn().query_row(
+                "SELECT scopes_requested, token_type, extra, created_at, updated_at FROM connections WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?;
+        let mut stmt = self.conn().prepare(
+            "SELECT name, value, is_secret, updated_at FROM connection_fields WHERE connection_id = ?1 ORDER BY name",
+        )?;
+        let fields = stmt
+            .query_map([id], |r| {
+                let value: Vec<u8> = r.get(1)?;
+                let secret: bool = r.get(2)?;
+                let updated: i64 = r.get(3)?;
+                let shown = if secret && !reveal {
+                    None
+                } else {
+                    Some(String::from_utf8_lossy(&value).into_owned())
+                };
+                Ok(FieldInfo {
+                    name: r.get(0)?,
+                    secret,
+                    length: value.len(),
+                    value: shown,
+                    updated_at: format_time(updated),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if reveal {
+            audit::record(self, Some(id), "connection.revealed", None)?;
+        }
+        Ok(ConnectionDetails {
+            summary,
+            scopes_requested: serde_json::from_str(&requested).unwrap_or_default(),
+            token_type,
+            extra: serde_json::from_str(&extra).unwrap_or(serde_json::Value::Null),
+            created_at: format_time(created),
+            updated_at: format_time(updated),
+            fields,
+        })
+    }
+}
+
+const SUMMARY_SELECT: &str =
+    "SELECT id, provider_id, account, status, expires_at, scopes_granted FROM connections";
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionSummary> {
+    let expires: Option<i64> = r.get(4)?;
+    let scopes: String = r.get(5)?;
+    Ok(ConnectionSummary {
+        id: r.get(0)?,
+        provider: r.get(1)?,
+        account: r.get(2)?,
+        status: r.get(3)?,
+        expires_at: expires.map(format_time),
+        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+    })
+}
+
+/// A stored field as shown by `show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldInfo {
+    /// Field name.
+    pub name: String,
+    /// Whether it is secret.
+    pub secret: bool,
+    /// Length in bytes.
+    pub length: usize,
+    /// The value: always for plain fields, for secret ones only when revealed.
+    pub value: Option<String>,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// What `show` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionDetails {
+    /// The listed part.
+    #[serde(flatten)]
+    pub summary: ConnectionSummary,
+    /// Scopes requested.
+    pub scopes_requested: Vec<String>,
+    /// Token type.
+    pub token_type: Option<String>,
+    /// Non-secret extra fields of the token response.
+    pub extra: serde_json::Value,
+    /// Created.
+    pub created_at: String,
+    /// Updated.
+    pub updated_at: String,
+    /// Stored fields.
+    pub fields: Vec<FieldInfo>,
 }
 
 fn new_id() -> Result<String> {

@@ -179,6 +179,129 @@ pub enum Error {
         reason: String,
     },
 
+    /// The embedded catalog or a custom provider definition is invalid.
+    #[error("provider catalog error: {reason}")]
+    Catalog {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// No provider with this id in the catalog or among custom providers.
+    #[error("unknown provider {id:?}; `keyhaven providers list` shows them all")]
+    UnknownProvider {
+        /// The id asked for.
+        id: String,
+    },
+
+    /// A template variable (`--var NAME=VALUE`) is missing or invalid.
+    #[error("variable {name}: {reason}")]
+    BadVariable {
+        /// Variable name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The provider needs the person's own OAuth app (client id) first.
+    #[error(
+        "no OAuth app configured for {provider}: register one at {register_url} with the \
+         redirect URI {redirect_uri}, then run `keyhaven providers configure {provider} \
+         --client-id ID{secret_hint}`"
+    )]
+    NotConfigured {
+        /// Provider id.
+        provider: String,
+        /// Where to register the app.
+        register_url: String,
+        /// The redirect URI to register.
+        redirect_uri: String,
+        /// " --client-secret-file FILE" when the provider insists on a secret.
+        secret_hint: String,
+    },
+
+    /// Input that is not acceptable (a URL, an option value).
+    #[error("{0}")]
+    BadInput(String),
+
+    /// A redirect URL (deep link or loopback callback) that Keyhaven will not process.
+    #[error("rejected redirect URL: {reason}")]
+    BadRedirect {
+        /// Why (never echoes the code or state).
+        reason: String,
+    },
+
+    /// The callback's state matches no pending flow: never issued, already used, or forged.
+    #[error(
+        "this sign-in link does not match any sign-in in progress (it was already used, or was \
+         not started here); start again with `keyhaven connect`"
+    )]
+    UnknownState,
+
+    /// The pending flow expired before its callback arrived.
+    #[error(
+        "the sign-in expired (flows are valid for 10 minutes); start again with `keyhaven connect`"
+    )]
+    FlowExpired,
+
+    /// The authorization server answered the authorization request with an error.
+    #[error("{provider} refused the sign-in: {error}{description}")]
+    AuthorizationDenied {
+        /// Provider id.
+        provider: String,
+        /// RFC 6749 error code (`access_denied` means the person cancelled).
+        error: String,
+        /// ": <error_description>" when given.
+        description: String,
+    },
+
+    /// The `iss` parameter or issuer metadata does not match the expected issuer (mix-up).
+    #[error("issuer mismatch: {reason}; the sign-in was rejected")]
+    IssuerMismatch {
+        /// What did not match.
+        reason: String,
+    },
+
+    /// The id token failed validation.
+    #[error("the id token failed validation ({reason}); nothing was stored")]
+    IdTokenInvalid {
+        /// Which check failed.
+        reason: String,
+    },
+
+    /// The token endpoint answered with an RFC 6749 §5.2 error.
+    #[error("{provider} token endpoint error: {error}{description}")]
+    TokenEndpoint {
+        /// Provider id.
+        provider: String,
+        /// Error code, e.g. invalid_grant.
+        error: String,
+        /// ": <error_description>" when given.
+        description: String,
+    },
+
+    /// An HTTP exchange failed: status, malformed body, network, timeout.
+    #[error("{what}: {reason}")]
+    Http {
+        /// Which request (e.g. "token request to github").
+        what: String,
+        /// Why, readable, without secrets.
+        reason: String,
+    },
+
+    /// The flow finished with an error in another process (the message it recorded).
+    #[error("{message}")]
+    FlowFailed {
+        /// The error as the completing process reported it.
+        message: String,
+    },
+
+    /// Waiting for the browser ran out of time.
+    #[error(
+        "timed out waiting for the sign-in to finish in the browser; if the browser showed a \
+         URL starting with dev.keyhaven: or http://127.0.0.1, run `keyhaven handle-url 'URL'`"
+    )]
+    FlowTimeout,
+
     /// The system's random number generator failed.
     #[error("the system random number generator failed")]
     Random,
@@ -194,6 +317,12 @@ impl Error {
                 | Error::PassphraseRequired { .. }
                 | Error::BadPassphrase { .. }
                 | Error::AlreadyInitialized { .. }
+                | Error::UnknownProvider { .. }
+                | Error::BadVariable { .. }
+                | Error::NotConfigured { .. }
+                | Error::BadInput(_)
+                | Error::BadRedirect { .. }
+                | Error::UnknownState
         )
     }
 
@@ -221,6 +350,21 @@ impl Error {
             Error::Database(_) => "database",
             Error::RekeyFailed { .. } => "rekey_failed",
             Error::Random => "random",
+            Error::Catalog { .. } => "catalog",
+            Error::UnknownProvider { .. } => "unknown_provider",
+            Error::BadVariable { .. } => "bad_variable",
+            Error::NotConfigured { .. } => "not_configured",
+            Error::BadInput(_) => "bad_input",
+            Error::BadRedirect { .. } => "bad_redirect",
+            Error::UnknownState => "unknown_state",
+            Error::FlowExpired => "flow_expired",
+            Error::AuthorizationDenied { .. } => "authorization_denied",
+            Error::IssuerMismatch { .. } => "issuer_mismatch",
+            Error::IdTokenInvalid { .. } => "id_token_invalid",
+            Error::TokenEndpoint { .. } => "token_endpoint_error",
+            Error::Http { .. } => "http",
+            Error::FlowTimeout => "flow_timeout",
+            Error::FlowFailed { .. } => "flow_failed",
         }
     }
 

@@ -6,7 +6,11 @@
 //! Where to find things:
 //! - [`vault`]: the encrypted SQLCipher store, its key sources (OS keychain, passphrase),
 //!   schema migrations and rekey. Start at [`Vault::open`].
+//! - [`catalog`]: the embedded provider catalog, templates, discovery.
+//! - [`flows`]: connecting an account (Authorization Code + PKCE, deep link and loopback).
+//! - [`providers`]: the person's own OAuth apps and custom providers.
 //! - [`connections`]: connections and their secret fields.
+//! - [`http`]: the one HTTP client configuration (no redirects, timeouts, size cap).
 //! - [`audit`]: the audit log.
 //! - [`secret`]: the redacted, zeroized types every secret travels in.
 //! - [`paths`]: where the vault lives (`KEYHAVEN_HOME` or the platform data dir).
@@ -15,10 +19,14 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod catalog;
 pub mod connections;
 pub mod error;
+pub mod flows;
 mod hardening;
+pub mod http;
 pub mod paths;
+pub mod providers;
 pub mod secret;
 pub mod vault;
 

@@ -1,8 +1,12 @@
 //! The command tree. One file per subcommand, each a clap `Args` struct with a `run` function;
 //! this file only declares the tree, the global options, and dispatches.
 
+mod connect;
+mod handle_url;
 mod init;
 mod list;
+mod providers;
+mod show;
 mod vault;
 
 use std::path::PathBuf;
@@ -55,6 +59,34 @@ enum Command {
     Vault(vault::VaultCommand),
     /// List connections (no secrets, no network).
     List(list::Args),
+    /// Show one connection: status, expiry, scopes, stored fields (masked unless --reveal).
+    Show(show::Args),
+    /// Connect an account: sign in through your browser (Authorization Code + PKCE).
+    Connect(connect::Args),
+    /// Finish a sign-in from the redirect URL the browser landed on (what the OS runs for
+    /// dev.keyhaven: links).
+    HandleUrl(handle_url::Args),
+    /// The provider catalog, custom providers, and your own OAuth apps.
+    #[command(subcommand)]
+    Providers(providers::ProvidersCommand),
+}
+
+/// `--redirect deep-link|loopback`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RedirectArg {
+    /// dev.keyhaven:/oauth/callback, delivered by the OS.
+    DeepLink,
+    /// http://127.0.0.1:PORT/callback, served by `keyhaven connect` while it waits.
+    Loopback,
+}
+
+impl From<RedirectArg> for keyhaven_core::catalog::RedirectKind {
+    fn from(r: RedirectArg) -> Self {
+        match r {
+            RedirectArg::DeepLink => Self::DeepLink,
+            RedirectArg::Loopback => Self::Loopback,
+        }
+    }
 }
 
 /// Runs the parsed command line.
@@ -66,6 +98,10 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Init(args) => init::run(&ctx, args),
         Command::Vault(cmd) => vault::run(&ctx, cmd),
         Command::List(args) => list::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Connect(args) => connect::run(&ctx, args),
+        Command::HandleUrl(args) => handle_url::run(&ctx, args),
+        Command::Providers(cmd) => providers::run(&ctx, cmd),
     }
 }
 

@@ -342,3 +342,4 @@ unsafe extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
 }
+pub mod oauth;

@@ -49,8 +49,11 @@ fn store_canary(v: &mut Vault) -> String {
         provider_id: "github".into(),
         account: "octocat".into(),
         auth_mode: "oauth2".into(),
+        scopes_requested: vec!["repo".into()],
         scopes_granted: vec!["repo".into()],
+        token_type: Some("bearer".into()),
         expires_at: Some(2_000_000_000),
+        extra: serde_json::json!({}),
         fields: vec![(
             "access_token".into(),
             FieldValue::Secret(SecretBytes::from(CANARY_TOKEN.to_string())),

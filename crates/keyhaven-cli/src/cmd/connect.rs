@@ -1,0 +1,73 @@
+//! `keyhaven connect PROVIDER`: sign in through the system browser and wait until the redirect
+//! comes back (to this process's loopback port, or via the deep link to another process), then
+//! print the new connection's id (or, with --json, the connection).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use keyhaven_core::Error;
+use keyhaven_core::catalog::RedirectKind;
+use keyhaven_core::flows::{self, ConnectOptions};
+
+use super::{Ctx, RedirectArg, print_json};
+use crate::error::CliResult;
+
+/// Arguments of `keyhaven connect`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Provider id (see `keyhaven providers list`).
+    provider: String,
+    /// Where the browser returns: the dev.keyhaven: deep link, or a loopback port.
+    #[arg(long, value_enum)]
+    redirect: Option<RedirectArg>,
+    /// Scope to request instead of the provider's defaults (repeat for several).
+    #[arg(long = "scope", value_name = "S")]
+    scopes: Vec<String>,
+    /// Template variable, e.g. --var shop=my-store or --var tenant=contoso.onmicrosoft.com.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Seconds to wait for the browser (at most the flow's 10-minute lifetime).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+    /// Print the connection as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `keyhaven connect`.
+pub fn run(ctx: &Ctx, args: Args) -> CliResult {
+    let mut vars = BTreeMap::new();
+    for v in &args.vars {
+        let (k, val) = v
+            .split_once('=')
+            .ok_or_else(|| Error::BadInput(format!("--var {v:?}: expected NAME=VALUE")))?;
+        vars.insert(k.to_string(), val.to_string());
+    }
+    let mut vault = ctx.open_vault()?;
+    let opts = ConnectOptions {
+        redirect: args.redirect.map(RedirectKind::from),
+        scopes: args.scopes,
+        vars,
+    };
+    let flow = flows::start(&mut vault, &args.provider, &opts)?;
+    eprintln!("Opening your browser to sign in to {}.", flow.provider_id);
+    eprintln!(
+        "If it does not open, visit:\n\n  {}\n",
+        flow.authorization_url
+    );
+    if let Err(e) = flows::browser::open(&flow.authorization_url) {
+        eprintln!("(Could not open a browser: {e})");
+    }
+    eprintln!(
+        "Waiting for the sign-in to finish (Ctrl-C to cancel). If the browser cannot hand the \
+         result back to Keyhaven, copy the address it ends on and run: keyhaven handle-url 'URL'"
+    );
+    let conn = flows::wait(&mut vault, flow, Duration::from_secs(args.timeout))?;
+    if args.json {
+        print_json(&conn)
+    } else {
+        println!("{}", conn.id);
+        eprintln!("Connected {} as {}.", conn.provider, conn.account);
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! `keyhaven show CONN [--reveal] [--json]`: everything stored about one connection, read from
+//! the vault alone (works offline). Secrets are masked unless --reveal, which is audit-logged.
+
+use super::{Ctx, print_json};
+use crate::error::CliResult;
+
+/// Arguments of `keyhaven show`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Connection: its id, PROVIDER (when it has one connection) or PROVIDER:ACCOUNT.
+    conn: String,
+    /// Print secret values too (recorded in the audit log).
+    #[arg(long)]
+    reveal: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `keyhaven show`.
+pub fn run(ctx: &Ctx, args: Args) -> CliResult {
+    let vault = ctx.open_vault()?;
+    let conn = vault.find_connection(&args.conn)?;
+    let d = vault.connection_details(&conn.id, args.reveal)?;
+    if args.json {
+        return print_json(&d);
+    }
+    let s = &d.summary;
+    println!("Connection  {}", s.id);
+    println!("Provider    {}", s.provider);
+    println!("Account     {}", s.account);
+    println!("Status      {}", s.status);
+    println!(
+        "Expires     {}",
+        s.expires_at.as_deref().unwrap_or("never / unknown")
+    );
+    println!(
+        "Scopes      {} (requested: {})",
+        s.scopes.join(" "),
+        d.scopes_requested.join(" ")
+    );
+    println!("Created     {}   updated {}", d.created_at, d.updated_at);
+    for f in &d.fields {
+        let value = match &f.value {
+            Some(v) => v.clone(),
+            None => format!("•••••••• ({} bytes, --reveal to show)", f.length),
+        };
+        println!("  {:14} {}", f.name, value);
+    }
+    Ok(())
+}

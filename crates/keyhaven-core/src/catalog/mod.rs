@@ -1,0 +1,340 @@
+//! The provider catalog: one TOML file per provider under `crates/keyhaven-core/providers/`,
+//! embedded at build time, validated on load (and by a test over every entry).
+//!
+//! - [`schema`]: the fields of a provider definition (documented in docs/providers.md).
+//! - [`Catalog::builtin`]: the embedded entries; [`Catalog::get`] finds one.
+//! - [`ProviderDef::resolve`]: a definition with its `${var}` templates filled in, each value
+//!   checked against the variable's anchored pattern first, so a value can never smuggle a host,
+//!   path or query into a URL.
+//! - [`discovery`]: RFC 8414 / OpenID Connect metadata for issuers and custom providers.
+
+pub mod discovery;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use include_dir::{Dir, include_dir};
+use regex::Regex;
+use url::Url;
+
+pub use schema::*;
+
+use crate::error::{Error, Result};
+
+static PROVIDERS_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/providers");
+
+static BUILTIN: LazyLock<Result<Catalog, String>> = LazyLock::new(|| {
+    let mut providers = BTreeMap::new();
+    for file in PROVIDERS_DIR.files() {
+        let path = file.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let text = file
+            .contents_utf8()
+            .ok_or_else(|| format!("{}: not UTF-8", path.display()))?;
+        let def = ProviderDef::from_toml(text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if def.id != stem {
+            return Err(format!(
+                "{}: id {:?} differs from the file name",
+                path.display(),
+                def.id
+            ));
+        }
+        providers.insert(def.id.clone(), def);
+    }
+    Ok(Catalog { providers })
+});
+
+/// A set of provider definitions.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    providers: BTreeMap<String, ProviderDef>,
+}
+
+impl Catalog {
+    /// The catalog embedded in this build.
+    pub fn builtin() -> Result<&'static Catalog> {
+        BUILTIN
+            .as_ref()
+            .map_err(|e| Error::Catalog { reason: e.clone() })
+    }
+
+    /// A provider by id.
+    pub fn get(&self, id: &str) -> Option<&ProviderDef> {
+        self.providers.get(id)
+    }
+
+    /// A provider by id, or an error naming the unknown id.
+    pub fn require(&self, id: &str) -> Result<&ProviderDef> {
+        self.get(id)
+            .ok_or_else(|| Error::UnknownProvider { id: id.into() })
+    }
+
+    /// Every provider, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &ProviderDef> {
+        self.providers.values()
+    }
+
+    /// Number of providers.
+    pub fn len(&self) -> usize {
+        self.providers.len()
+    }
+
+    /// Whether the catalog is empty.
+    pub fn is_empty(&self) -> bool {
+        self.providers.is_empty()
+    }
+}
+
+/// Endpoints of a provider with its variables filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// Issuer (for discovery and `iss` checks), if the provider has one.
+    pub issuer: Option<String>,
+    /// Authorization endpoint.
+    pub authorization_url: Option<String>,
+    /// Token endpoint.
+    pub token_url: Option<String>,
+    /// Revocation endpoint.
+    pub revocation_url: Option<String>,
+    /// Userinfo endpoint.
+    pub userinfo_url: Option<String>,
+    /// Device authorization endpoint.
+    pub device_authorization_url: Option<String>,
+    /// The variable values used.
+    pub vars: BTreeMap<String, String>,
+}
+
+impl ProviderDef {
+    /// Parses and validates one TOML definition.
+    pub fn from_toml(text: &str) -> Result<ProviderDef, String> {
+        let def: ProviderDef = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        def.validate()?;
+        Ok(def)
+    }
+
+    /// Checks what serde cannot: ids, URLs, templates, patterns, required fields per mode.
+    pub fn validate(&self) -> Result<(), String> {
+        let id_ok = !self.id.is_empty()
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !id_ok {
+            return Err(format!(
+                "id {:?}: use lowercase letters, digits and '-'",
+                self.id
+            ));
+        }
+        for (name, var) in &self.variables {
+            let re = anchored(&var.pattern).map_err(|e| format!("variable {name}: {e}"))?;
+            if !re.is_match(&var.example) {
+                return Err(format!(
+                    "variable {name}: example does not match its pattern"
+                ));
+            }
+            if let Some(d) = &var.default
+                && !re.is_match(d)
+            {
+                return Err(format!(
+                    "variable {name}: default does not match its pattern"
+                ));
+            }
+        }
+        let examples: BTreeMap<String, String> = self
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.example.clone()))
+            .collect();
+        let resolved = self.resolve(&examples).map_err(|e| e.to_string())?;
+        for url in resolved.all_urls() {
+            check_endpoint_url(url).map_err(|e| format!("{url}: {e}"))?;
+        }
+        url_ok(&self.docs_url).map_err(|e| format!("docs_url: {e}"))?;
+        match self.auth_mode {
+            AuthMode::Oauth2 => {
+                let has_endpoints = self.authorization_url.is_some() && self.token_url.is_some();
+                if !has_endpoints && self.issuer.is_none() {
+                    return Err("oauth2 needs authorization_url and token_url, or an issuer".into());
+                }
+                if self.redirects.is_empty() {
+                    return Err("oauth2 needs at least one redirect kind".into());
+                }
+                if self.identity.is_none() {
+                    return Err("oauth2 needs an identity section".into());
+                }
+            }
+            AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password => {
+                if self.token_url.is_none() && self.issuer.is_none() {
+                    return Err("this mode needs token_url or an issuer".into());
+                }
+            }
+            AuthMode::ApiKey | AuthMode::Basic => {
+                if self.fields.is_empty() {
+                    return Err("api_key/basic need credential fields".into());
+                }
+            }
+        }
+        if self.auth_mode == AuthMode::Oauth2Password && !self.legacy {
+            return Err("the password grant must be marked legacy = true".into());
+        }
+        if let Some(identity) = &self.identity {
+            if identity.fields.is_empty() || identity.fields.iter().any(|f| !f.starts_with('/')) {
+                return Err("identity.fields are JSON pointers such as \"/login\"".into());
+            }
+            if identity.source == IdentitySource::Userinfo
+                && self.userinfo_url.is_none()
+                && self.issuer.is_none()
+            {
+                return Err("identity from userinfo needs userinfo_url (or an issuer)".into());
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for f in &self.fields {
+            if !names.insert(&f.name) {
+                return Err(format!("field {} appears twice", f.name));
+            }
+            if let Some(p) = &f.pattern {
+                anchored(p).map_err(|e| format!("field {}: {e}", f.name))?;
+            }
+        }
+        for (var, source) in &self.env {
+            let known = ["access_token", "refresh_token", "id_token"].contains(&source.as_str())
+                || names.contains(source)
+                || self.variables.contains_key(source);
+            if !known {
+                return Err(format!("env {var}: unknown source {source:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills in `${var}` templates. Missing values take the variable's default; every value is
+    /// checked against its anchored pattern.
+    pub fn resolve(&self, given: &BTreeMap<String, String>) -> Result<Resolved> {
+        let mut vars = BTreeMap::new();
+        for (name, var) in &self.variables {
+            let value = given
+                .get(name)
+                .cloned()
+                .or_else(|| var.default.clone())
+                .ok_or_else(|| Error::BadVariable {
+                    name: name.clone(),
+                    reason: format!(
+                        "{} is required (e.g. --var {name}={})",
+                        var.label, var.example
+                    ),
+                })?;
+            let re = anchored(&var.pattern).map_err(|e| Error::Catalog {
+                reason: format!("{}: variable {name}: {e}", self.id),
+            })?;
+            if !re.is_match(&value) {
+                return Err(Error::BadVariable {
+                    name: name.clone(),
+                    reason: format!(
+                        "{value:?} is not a valid {} (e.g. {})",
+                        var.label, var.example
+                    ),
+                });
+            }
+            vars.insert(name.clone(), value);
+        }
+        for name in given.keys() {
+            if !self.variables.contains_key(name) {
+                return Err(Error::BadVariable {
+                    name: name.clone(),
+                    reason: format!("{} has no variable {name}", self.name),
+                });
+            }
+        }
+        let fill = |t: &Option<String>| -> Result<Option<String>> {
+            t.as_ref().map(|t| expand(t, &vars, &self.id)).transpose()
+        };
+        Ok(Resolved {
+            issuer: fill(&self.issuer)?,
+            authorization_url: fill(&self.authorization_url)?,
+            token_url: fill(&self.token_url)?,
+            revocation_url: fill(&self.revocation_url)?,
+            userinfo_url: fill(&self.userinfo_url)?,
+            device_authorization_url: fill(&self.device_authorization_url)?,
+            vars,
+        })
+    }
+}
+
+impl Resolved {
+    fn all_urls(&self) -> impl Iterator<Item = &String> {
+        [
+            &self.issuer,
+            &self.authorization_url,
+            &self.token_url,
+            &self.revocation_url,
+            &self.userinfo_url,
+            &self.device_authorization_url,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// Replaces `${name}` with the (already validated) value.
+fn expand(template: &str, vars: &BTreeMap<String, String>, provider: &str) -> Result<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| Error::Catalog {
+            reason: format!("{provider}: unterminated ${{ in {template}"),
+        })?;
+        let name = &after[..end];
+        let value = vars.get(name).ok_or_else(|| Error::Catalog {
+            reason: format!("{provider}: template uses undeclared variable {name}"),
+        })?;
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Compiles a pattern anchored at both ends.
+pub(crate) fn anchored(pattern: &str) -> Result<Regex, String> {
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("bad pattern: {e}"))
+}
+
+fn url_ok(s: &str) -> Result<Url, String> {
+    Url::parse(s).map_err(|e| e.to_string())
+}
+
+/// An endpoint must be https, or http on a loopback host (RFC 8252 §8.3, local test servers).
+pub fn check_endpoint_url(s: &str) -> Result<Url, String> {
+    let url = url_ok(s)?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_host(&url) => Ok(url),
+        "http" => {
+            Err("http:// is accepted only for loopback hosts (127.0.0.1, [::1], localhost)".into())
+        }
+        other => Err(format!("unsupported scheme {other}:")),
+    }
+}
+
+/// True for 127.0.0.0/8, ::1 and `localhost`.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,270 @@
+//! The provider definition: what one `providers/<id>.toml` file says.
+//!
+//! Everything that differs between providers is data here, so adding a provider never needs
+//! code: endpoints (with `${var}` templates), scopes and their separator, extra parameters,
+//! client authentication, PKCE, redirect kinds, how to read the account name, environment
+//! variable names. Where data cannot carry a quirk, [`TokenResponseShape`] names a small adapter.
+//! docs/providers.md documents every field; `validate` enforces what a loader must check.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How a provider authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// Authorization Code + PKCE in the system browser.
+    Oauth2,
+    /// Client credentials grant (machine clients).
+    Oauth2ClientCredentials,
+    /// Resource owner password grant: legacy, only where a provider offers nothing else.
+    Oauth2Password,
+    /// Static API key fields.
+    ApiKey,
+    /// HTTP Basic user + password.
+    Basic,
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAuthMethod {
+    /// Public client: `client_id` in the body, no secret.
+    #[default]
+    None,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// HTTP Basic with client id and secret.
+    ClientSecretBasic,
+}
+
+/// A redirect kind (RFC 8252 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedirectKind {
+    /// `dev.keyhaven:/oauth/callback`, delivered by the OS to the app or `keyhaven handle-url`.
+    DeepLink,
+    /// `http://127.0.0.1:{port}/callback`, a listener open only during the flow.
+    Loopback,
+}
+
+/// Shape of the token endpoint's response, when it is not RFC 6749 §5.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenResponseShape {
+    /// RFC 6749 §5.1.
+    #[default]
+    Standard,
+    /// Slack OAuth v2: `ok`, errors as `{"ok": false, "error": ...}` with HTTP 200, the user
+    /// token nested under `authed_user`.
+    SlackV2,
+    /// GitHub: errors as HTTP 200 with an `error` field; needs `Accept: application/json`.
+    Github,
+}
+
+/// Where the account identity comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentitySource {
+    /// A GET on `userinfo_url` with the access token.
+    Userinfo,
+    /// The validated id token's claims.
+    IdToken,
+    /// A field of the token response itself (e.g. Slack's `authed_user.id`).
+    TokenResponse,
+}
+
+/// How to name the account of a new connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// Where to read it.
+    pub source: IdentitySource,
+    /// JSON pointers tried in order (e.g. `/login`, `/email`, `/sub`); the first string wins.
+    pub fields: Vec<String>,
+    /// Extra headers for the userinfo request (e.g. `Notion-Version`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// HTTP method for the userinfo request (`GET` unless a provider wants `POST`).
+    #[serde(default = "default_get")]
+    pub method: String,
+}
+
+fn default_get() -> String {
+    "GET".into()
+}
+
+/// A template variable such as `${shop}` or `${tenant}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// What to ask the person.
+    pub label: String,
+    /// Help text.
+    #[serde(default)]
+    pub help: String,
+    /// Regular expression the whole value must match (anchored by the loader).
+    pub pattern: String,
+    /// Default value, if any.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// An example value (also used by the catalog tests).
+    pub example: String,
+}
+
+/// Token refresh behaviour (used by the token lifecycle).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refresh {
+    /// Whether the provider issues refresh tokens at all.
+    #[serde(default = "yes")]
+    pub supported: bool,
+    /// Refresh this many seconds before expiry.
+    #[serde(default = "default_margin")]
+    pub margin_secs: u64,
+    /// Refresh tokens die after this many days unused: refresh before that.
+    #[serde(default)]
+    pub keepalive_days: Option<u64>,
+    /// Free text on conditions (e.g. GitHub: only for apps with expiring tokens).
+    #[serde(default)]
+    pub note: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_margin() -> u64 {
+    60
+}
+
+impl Default for Refresh {
+    fn default() -> Self {
+        Refresh {
+            supported: true,
+            margin_secs: default_margin(),
+            keepalive_days: None,
+            note: String::new(),
+        }
+    }
+}
+
+/// A credential field of an API-key / Basic provider (cloud credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialField {
+    /// Field name (stable key).
+    pub name: String,
+    /// Label shown to the person.
+    pub label: String,
+    /// Help text.
+    #[serde(default)]
+    pub help: String,
+    /// Secret fields are stored encrypted, masked, never listed.
+    pub secret: bool,
+    /// Regular expression the value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Optional field.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// One provider, as written in `providers/<id>.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderDef {
+    /// Stable id: lowercase letters, digits, `-`; equal to the file name.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Categories (e.g. `dev-tools`, `productivity`, `cloud`).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// The provider's OAuth / API documentation, where the endpoints come from.
+    pub docs_url: String,
+    /// Where a person registers their own OAuth app / creates a key.
+    #[serde(default)]
+    pub register_url: Option<String>,
+    /// How it authenticates.
+    pub auth_mode: AuthMode,
+    /// `legacy = true` marks a grant kept only because the provider offers nothing else.
+    #[serde(default)]
+    pub legacy: bool,
+
+    /// OpenID Connect / RFC 8414 issuer; endpoints missing below come from its discovery.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Authorization endpoint.
+    #[serde(default)]
+    pub authorization_url: Option<String>,
+    /// Token endpoint.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// RFC 7009 revocation endpoint.
+    #[serde(default)]
+    pub revocation_url: Option<String>,
+    /// Userinfo / "who am I" endpoint.
+    #[serde(default)]
+    pub userinfo_url: Option<String>,
+    /// RFC 8628 device authorization endpoint.
+    #[serde(default)]
+    pub device_authorization_url: Option<String>,
+    /// Where a person can revoke access by hand (shown when revocation is impossible).
+    #[serde(default)]
+    pub manual_revocation_url: Option<String>,
+
+    /// Scopes requested by default.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Separator between scopes in the request (`" "` per RFC 6749; some use `","`).
+    #[serde(default = "default_separator")]
+    pub scope_separator: String,
+    /// Extra authorization request parameters (e.g. Google `access_type = "offline"`).
+    #[serde(default)]
+    pub authorization_params: BTreeMap<String, String>,
+    /// Extra token request parameters.
+    #[serde(default)]
+    pub token_params: BTreeMap<String, String>,
+    /// Client authentication at the token endpoint.
+    #[serde(default)]
+    pub token_auth_method: TokenAuthMethod,
+    /// Whether the provider insists on a client secret even for native apps.
+    #[serde(default)]
+    pub client_secret_required: bool,
+    /// Whether the provider supports PKCE (Keyhaven always sends S256; this documents whether
+    /// the provider enforces/uses it).
+    #[serde(default = "yes")]
+    pub pkce: bool,
+    /// Accepted redirect kinds; the first is the default.
+    #[serde(default = "default_redirects")]
+    pub redirects: Vec<RedirectKind>,
+    /// Token response shape (named adapter).
+    #[serde(default)]
+    pub token_response: TokenResponseShape,
+    /// How to name the account.
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    /// Template variables used in URLs (`${name}`).
+    #[serde(default)]
+    pub variables: BTreeMap<String, Variable>,
+    /// Refresh behaviour.
+    #[serde(default)]
+    pub refresh: Refresh,
+    /// Environment variables the provider's own tools read: NAME -> field (`access_token` or a
+    /// credential field name).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Credential fields (api_key / basic / password modes).
+    #[serde(default)]
+    pub fields: Vec<CredentialField>,
+}
+
+fn default_separator() -> String {
+    " ".into()
+}
+
+fn default_redirects() -> Vec<RedirectKind> {
+    vec![RedirectKind::Loopback, RedirectKind::DeepLink]
+}

@@ -1,0 +1,480 @@
+//! Connecting an account: Authorization Code + PKCE in the system browser.
+//!
+//! One flow, three functions, used identically by the CLI and the desktop app:
+//! 1. [`start`]: resolve the provider (catalog or custom, template variables, discovery), pick
+//!    the redirect (deep link or a fresh loopback port), make PKCE S256, `state` and `nonce`,
+//!    store the pending flow in the vault, return the authorization URL to open.
+//! 2. [`complete`]: given a redirect URL from anywhere (deep link, `keyhaven handle-url`, the
+//!    loopback listener), validate it strictly ([`callback`]), consume the pending flow
+//!    atomically ([`pending`]), check `error`/`iss`, redeem the code ([`token`]), verify the id
+//!    token, name the account, save the connection (same account again: updated in place).
+//! 3. [`wait`]: the starting process waits for whichever process completes the flow, serving the
+//!    loopback port itself when the flow uses one.
+//!
+//! No network I/O happens inside a database transaction (SEC-38); the code is redeemed once, by
+//! whoever consumed the flow (SEC-2, SEC-11).
+
+pub mod browser;
+pub mod callback;
+pub mod loopback;
+pub mod pending;
+pub(crate) mod token;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use oauth2::{CsrfToken, PkceCodeChallenge};
+use serde_json::Value;
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::catalog::{AuthMode, ProviderDef, RedirectKind, discovery};
+use crate::connections::{ConnectionSummary, FieldValue, NewConnection};
+use crate::error::{Error, Result};
+use crate::vault::Vault;
+use callback::DEEP_LINK_REDIRECT;
+use loopback::{Loopback, Reply};
+use pending::{FLOW_TTL_SECS, FlowRequest, PendingFlow};
+use token::ClientAuth;
+
+/// What the person asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Redirect kind; the provider's default when `None`.
+    pub redirect: Option<RedirectKind>,
+    /// Scopes; the provider's defaults when empty.
+    pub scopes: Vec<String>,
+    /// Template variables (`--var NAME=VALUE`).
+    pub vars: BTreeMap<String, String>,
+}
+
+/// A flow that has started and waits for its redirect.
+pub struct StartedFlow {
+    /// Open this in the browser.
+    pub authorization_url: String,
+    /// The redirect URI registered in the request.
+    pub redirect_uri: String,
+    /// Which kind it is.
+    pub redirect_kind: RedirectKind,
+    /// Provider id.
+    pub provider_id: String,
+    /// Unix time after which the flow is void.
+    pub expires_at: i64,
+    state: Zeroizing<String>,
+    loopback: Option<Loopback>,
+}
+
+impl std::fmt::Debug for StartedFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartedFlow")
+            .field("provider_id", &self.provider_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StartedFlow {
+    /// SHA-256 of the state: what the result is filed under.
+    pub fn state_digest(&self) -> String {
+        pending::state_digest(&self.state)
+    }
+}
+
+/// Starts a flow for `provider_id`.
+pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Result<StartedFlow> {
+    let def = vault.provider_def(provider_id)?;
+    if def.auth_mode != AuthMode::Oauth2 {
+        return Err(Error::BadInput(format!(
+            "{} does not sign in through the browser (auth mode {:?}); use `keyhaven credentials add {}`",
+            def.name, def.auth_mode, def.id
+        )));
+    }
+    let kind = opts.redirect.unwrap_or(def.redirects[0]);
+    if !def.redirects.contains(&kind) {
+        return Err(Error::BadInput(format!(
+            "{} does not accept {} redirects; use --redirect {}",
+            def.name,
+            kind_name(kind),
+            kind_name(def.redirects[0])
+        )));
+    }
+    let client = vault.provider_client(&def.id)?;
+    let example_redirect = match kind {
+        RedirectKind::DeepLink => DEEP_LINK_REDIRECT.to_string(),
+        RedirectKind::Loopback => "http://127.0.0.1/callback (any port)".to_string(),
+    };
+    let not_configured = |secret: bool| Error::NotConfigured {
+        provider: def.id.clone(),
+        register_url: def
+            .register_url
+            .clone()
+            .unwrap_or_else(|| def.docs_url.clone()),
+        redirect_uri: example_redirect.clone(),
+        secret_hint: if secret || def.client_secret_required {
+            " --client-secret-file FILE".into()
+        } else {
+            String::new()
+        },
+    };
+    let client = client.ok_or_else(|| not_configured(false))?;
+    if def.client_secret_required && client.client_secret.is_none() {
+        return Err(not_configured(true));
+    }
+    let resolved = def.resolve(&opts.vars)?;
+
+    // Discovery fills what the catalog leaves out, and gives the JWKS and the iss capability.
+    let meta = match &resolved.issuer {
+        Some(issuer) => Some(discovery::discover(issuer)?),
+        None => None,
+    };
+    let pick = |own: &Option<String>, found: Option<&Option<String>>| {
+        own.clone().or_else(|| found.and_then(|f| f.clone()))
+    };
+    let authorization_url = pick(
+        &resolved.authorization_url,
+        meta.as_ref().map(|m| &m.authorization_endpoint),
+    )
+    .ok_or_else(|| Error::Catalog {
+        reason: format!("{}: no authorization endpoint", def.id),
+    })?;
+    let token_url = pick(
+        &resolved.token_url,
+        meta.as_ref().map(|m| &m.token_endpoint),
+    )
+    .ok_or_else(|| Error::Catalog {
+        reason: format!("{}: no token endpoint", def.id),
+    })?;
+    let userinfo_url = pick(
+        &resolved.userinfo_url,
+        meta.as_ref().map(|m| &m.userinfo_endpoint),
+    );
+    let scopes = if opts.scopes.is_empty() {
+        def.scopes.clone()
+    } else {
+        opts.scopes.clone()
+    };
+    let openid = scopes.iter().any(|s| s == "openid");
+
+    let loopback = match kind {
+        RedirectKind::Loopback => Some(Loopback::bind()?),
+        RedirectKind::DeepLink => None,
+    };
+    let redirect_uri = loopback
+        .as_ref()
+        .map(Loopback::redirect_uri)
+        .unwrap_or_else(|| DEEP_LINK_REDIRECT.to_string());
+
+    // SEC-1: S256 over a 256-bit verifier; SEC-2: 256-bit state; OIDC nonce.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = Zeroizing::new(CsrfToken::new_random_len(32).secret().clone());
+    let nonce = openid.then(|| CsrfToken::new_random_len(32).secret().clone());
+    let url = build_authorization_url(
+        &def,
+        &authorization_url,
+        &client.client_id,
+        &redirect_uri,
+        &scopes,
+        &state,
+        challenge.as_str(),
+        nonce.as_deref(),
+    )?;
+
+    let expires_at = pending::now() + FLOW_TTL_SECS;
+    let flow = PendingFlow {
+        state: state.clone(),
+        provider_id: def.id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        verifier: Zeroizing::new(verifier.secret().clone()),
+        nonce,
+        issuer: resolved.issuer.clone(),
+        request: FlowRequest {
+            client_id: client.client_id.clone(),
+            scopes,
+            vars: resolved.vars.clone(),
+            token_url,
+            userinfo_url,
+            jwks_uri: meta.as_ref().and_then(|m| m.jwks_uri.clone()),
+            iss_required: meta
+                .as_ref()
+                .is_some_and(|m| m.authorization_response_iss_parameter_supported),
+            token_auth_method: def.token_auth_method,
+            token_response: def.token_response,
+            token_params: def.token_params.clone(),
+            identity: def.identity.clone(),
+            openid,
+        },
+        expires_at,
+    };
+    pending::insert(vault, &flow)?;
+    Ok(StartedFlow {
+        authorization_url: url.to_string(),
+        redirect_uri,
+        redirect_kind: kind,
+        provider_id: def.id.clone(),
+        expires_at,
+        state,
+        loopback,
+    })
+}
+
+/// The authorization request URL (RFC 6749 §4.1.1 + RFC 7636 + OIDC), with the provider's extra
+/// parameters. Public so the catalog tests can check every entry.
+#[allow(clippy::too_many_arguments)]
+pub fn build_authorization_url(
+    def: &ProviderDef,
+    authorization_url: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    scopes: &[String],
+    state: &str,
+    code_challenge: &str,
+    nonce: Option<&str>,
+) -> Result<Url> {
+    let mut url =
+        crate::catalog::check_endpoint_url(authorization_url).map_err(|e| Error::Catalog {
+            reason: format!("{}: {e}", def.id),
+        })?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", redirect_uri);
+        if !scopes.is_empty() {
+            q.append_pair("scope", &scopes.join(&def.scope_separator));
+        }
+        q.append_pair("state", state)
+            .append_pair("code_challenge", code_challenge)
+            .append_pair("code_challenge_method", "S256");
+        if let Some(n) = nonce {
+            q.append_pair("nonce", n);
+        }
+        for (k, v) in &def.authorization_params {
+            q.append_pair(k, v);
+        }
+    }
+    Ok(url)
+}
+
+/// Completes a flow from a redirect URL, whoever received it. Records the outcome for the
+/// process that waits, and returns the connection.
+pub fn complete(vault: &mut Vault, redirect_url: &str) -> Result<ConnectionSummary> {
+    let params = callback::parse(redirect_url)?;
+    let flow = pending::consume(vault, &params.state)?;
+    let state = flow.state.clone();
+    let outcome = finish(vault, flow, params);
+    let record: std::result::Result<String, String> = match &outcome {
+        Ok(c) => Ok(c.id.clone()),
+        Err(e) => Err(e.to_string()),
+    };
+    pending::record_result(vault, &state, &record)?;
+    outcome
+}
+
+fn finish(
+    vault: &mut Vault,
+    flow: PendingFlow,
+    params: callback::CallbackParams,
+) -> Result<ConnectionSummary> {
+    let provider = flow.provider_id.clone();
+    if params.redirect_uri != flow.redirect_uri {
+        return Err(Error::BadRedirect {
+            reason: "it arrived on another redirect URI than the sign-in started with".into(),
+        });
+    }
+    // RFC 9207 / SEC-4: compare iss exactly; a missing iss is refused when advertised.
+    if let Some(expected) = &flow.issuer {
+        match &params.iss {
+            Some(iss) if iss == expected => {}
+            Some(iss) => {
+                return Err(Error::IssuerMismatch {
+                    reason: format!(
+                        "the response came from {:?}, expected {expected:?}",
+                        token::sanitize(iss)
+                    ),
+                });
+            }
+            None if flow.request.iss_required => {
+                return Err(Error::IssuerMismatch {
+                    reason: "the response has no iss although the server advertises it".into(),
+                });
+            }
+            None => {}
+        }
+    }
+    if let Some(error) = &params.error {
+        return Err(Error::AuthorizationDenied {
+            provider,
+            error: token::sanitize(error),
+            description: params
+                .error_description
+                .as_deref()
+                .map(|d| format!(": {}", token::sanitize(d)))
+                .unwrap_or_default(),
+        });
+    }
+    let code = params
+        .code
+        .as_ref()
+        .expect("parse guarantees code or error");
+    let client = vault
+        .provider_client(&provider)?
+        .filter(|c| c.client_id == flow.request.client_id)
+        .ok_or_else(|| {
+            Error::BadInput(format!(
+                "the OAuth app of {provider} changed during the sign-in; start again"
+            ))
+        })?;
+    let auth = ClientAuth {
+        client_id: &client.client_id,
+        client_secret: client.client_secret.as_ref(),
+    };
+    let tokens = token::exchange_code(
+        &provider,
+        &flow.request,
+        &auth,
+        code,
+        &flow.verifier,
+        &flow.redirect_uri,
+    )?;
+    drop(flow.verifier);
+
+    let id_claims = match (&tokens.id_token, &flow.issuer, &flow.request.jwks_uri) {
+        (Some(id), Some(issuer), Some(jwks)) => Some(token::verify_id_token(
+            id,
+            issuer,
+            &flow.request.client_id,
+            jwks,
+            flow.nonce.as_deref(),
+        )?),
+        (None, Some(_), Some(_)) if flow.request.openid => {
+            return Err(Error::IdTokenInvalid {
+                reason: "openid was requested but the response has no id_token".into(),
+            });
+        }
+        _ => None,
+    };
+    let account = token::account_name(&provider, &flow.request, &tokens, id_claims.as_ref())?;
+    let granted: Vec<String> = match &tokens.scope {
+        Some(s) => s
+            .split(|c: char| c == ' ' || c == ',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => flow.request.scopes.clone(),
+    };
+    let expires_at = tokens.expires_in.map(|s| pending::now() + s);
+    let mut fields = vec![(
+        "access_token".to_string(),
+        FieldValue::Secret(tokens.access_token),
+    )];
+    if let Some(rt) = tokens.refresh_token {
+        fields.push(("refresh_token".into(), FieldValue::Secret(rt)));
+    }
+    if let Some(it) = tokens.id_token {
+        fields.push(("id_token".into(), FieldValue::Secret(it)));
+    }
+    let mut extra = tokens.extra;
+    if !flow.request.vars.is_empty() {
+        extra.insert(
+            "keyhaven_vars".into(),
+            serde_json::to_value(&flow.request.vars).unwrap_or(Value::Null),
+        );
+    }
+    let id = vault.save_connection(NewConnection {
+        provider_id: provider,
+        account,
+        auth_mode: "oauth2".into(),
+        scopes_requested: flow.request.scopes.clone(),
+        scopes_granted: granted,
+        token_type: tokens.token_type,
+        expires_at,
+        extra: Value::Object(extra),
+        fields,
+    })?;
+    vault
+        .connection_summary(&id)?
+        .ok_or_else(|| Error::BadInput("the new connection vanished".into()))
+}
+
+/// Waits until the flow completes (here, through the loopback port, or in another process),
+/// `timeout` passes, or the flow expires.
+pub fn wait(
+    vault: &mut Vault,
+    mut flow: StartedFlow,
+    timeout: Duration,
+) -> Result<ConnectionSummary> {
+    let ttl = Duration::from_secs((flow.expires_at - pending::now()).max(0) as u64);
+    let deadline = Instant::now() + timeout.min(ttl);
+    let digest = flow.state_digest();
+    let finished = |vault: &Vault| -> Result<Option<ConnectionSummary>> {
+        match pending::poll_result(vault, &digest)? {
+            Some(Ok(id)) => Ok(vault.connection_summary(&id)?),
+            Some(Err(message)) => Err(Error::FlowFailed { message }),
+            None => Ok(None),
+        }
+    };
+    if let Some(lb) = flow.loopback.take() {
+        let cell = RefCell::new(&mut *vault);
+        let mut handled: Option<Result<ConnectionSummary>> = None;
+        let mut handle = |url: &str| -> Reply {
+            let mut v = cell.borrow_mut();
+            match complete(&mut v, url) {
+                Ok(c) => {
+                    let msg = format!("Keyhaven connected {} as {}.", c.provider, c.account);
+                    handled = Some(Ok(c));
+                    Reply::Done {
+                        ok: true,
+                        message: msg,
+                    }
+                }
+                // A decoy or stale request: reject it, keep waiting for the real callback.
+                Err(e @ (Error::BadRedirect { .. } | Error::UnknownState)) => {
+                    Reply::Reject(e.to_string())
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    handled = Some(Err(e));
+                    Reply::Done {
+                        ok: false,
+                        message: msg,
+                    }
+                }
+            }
+        };
+        let mut stop = || {
+            let v = cell.borrow();
+            !matches!(pending::poll_result(&v, &digest), Ok(None))
+        };
+        lb.serve(deadline, &mut handle, &mut stop)?;
+        if let Some(outcome) = handled {
+            return outcome;
+        }
+        // Completed elsewhere (a pasted URL), or timed out.
+        return match finished(vault)? {
+            Some(c) => Ok(c),
+            None => {
+                let _ = pending::cancel(vault, &flow.state);
+                Err(Error::FlowTimeout)
+            }
+        };
+    }
+    loop {
+        if let Some(c) = finished(vault)? {
+            return Ok(c);
+        }
+        if Instant::now() >= deadline {
+            let _ = pending::cancel(vault, &flow.state);
+            return Err(Error::FlowTimeout);
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+/// `deep-link` / `loopback`.
+pub fn kind_name(kind: RedirectKind) -> &'static str {
+    match kind {
+        RedirectKind::DeepLink => "deep-link",
+        RedirectKind::Loopback => "loopback",
+    }
+}

@@ -1,0 +1,141 @@
+//! The one HTTP client configuration every network call in core uses.
+//!
+//! - rustls with the platform's webpki roots; strict certificate checks (SEC-36);
+//! - never follows redirects: a token endpoint that redirects would carry the code or the client
+//!   secret somewhere else (DESIGN.md, Flows);
+//! - connect timeout 5 s, whole request 15 s, so every call fails within budget;
+//! - response bodies capped at 1 MiB (SEC-33): a larger body is an error, not a memory spike.
+//!
+//! Error messages name the request and the reason (status, timeout, DNS, TLS) and never include
+//! a URL query, header or body that could hold a secret.
+
+use std::io::Read;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Connect timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Whole-request timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Largest response body accepted.
+pub const MAX_BODY: u64 = 1024 * 1024;
+
+/// Builds the client. Cheap enough to build per operation; reuse it within one.
+pub fn client() -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("keyhaven/", env!("CARGO_PKG_VERSION")))
+        .https_only(false) // http is refused earlier, except for loopback hosts
+        .build()
+        .map_err(|e| Error::Http {
+            what: "HTTP client".into(),
+            reason: e.to_string(),
+        })
+}
+
+/// A response read whole (status, content type, body up to [`MAX_BODY`]).
+#[derive(Debug)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` header, lowercased.
+    pub content_type: String,
+    /// `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Whether the body claims to be JSON.
+    pub fn is_json(&self) -> bool {
+        self.content_type.contains("json")
+    }
+}
+
+/// Sends a request and reads the response, mapping transport failures to [`Error::Http`].
+pub fn send(what: &str, req: reqwest::blocking::RequestBuilder) -> Result<Response> {
+    let resp = req.send().map_err(|e| transport_error(what, &e))?;
+    let status = resp.status().as_u16();
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    let content_type = header(reqwest::header::CONTENT_TYPE).unwrap_or_default();
+    let retry_after = header(reqwest::header::RETRY_AFTER);
+    let mut body = Vec::new();
+    resp.take(MAX_BODY + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| Error::Http {
+            what: what.into(),
+            reason: if e.to_string().contains("timed out") {
+                "the server stopped answering (timeout)".into()
+            } else {
+                format!("reading the response failed: {e}")
+            },
+        })?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(Error::Http {
+            what: what.into(),
+            reason: "the response is larger than 1 MiB".into(),
+        });
+    }
+    Ok(Response {
+        status,
+        content_type,
+        retry_after,
+        body,
+    })
+}
+
+/// A readable reason for a transport failure, without the URL (which may carry a query).
+pub fn transport_error(what: &str, e: &reqwest::Error) -> Error {
+    let reason = if e.is_timeout() {
+        "no answer in time (timeout)".to_string()
+    } else if e.is_connect() {
+        "could not connect (network down, DNS, refused, or TLS failure)".to_string()
+    } else if e.is_redirect() {
+        "the server answered with a redirect, which Keyhaven does not follow here".to_string()
+    } else {
+        let mut s = e.to_string();
+        if let Some(url) = e.url() {
+            s = s.replace(url.as_str(), "the server");
+        }
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            s = format!("{s}: {inner}");
+            src = inner.source();
+        }
+        s
+    };
+    Error::Http {
+        what: what.into(),
+        reason,
+    }
+}
+
+/// Describes an unexpected HTTP status readably.
+pub fn status_error(what: &str, resp: &Response) -> Error {
+    let kind = match resp.status {
+        500..=599 => "the server failed",
+        429 => "rate limited",
+        401 | 403 => "not authorized",
+        404 => "not found (wrong URL?)",
+        300..=399 => "the server answered with a redirect, which Keyhaven does not follow here",
+        _ => "unexpected answer",
+    };
+    let retry = resp
+        .retry_after
+        .as_ref()
+        .map(|r| format!(", retry after {r}"))
+        .unwrap_or_default();
+    Error::Http {
+        what: what.into(),
+        reason: format!("HTTP {} ({kind}{retry})", resp.status),
+    }
+}

@@ -1,0 +1,360 @@
+//! Provider settings the person owns, kept in the vault: their own OAuth app (client id, and a
+//! secret where the provider insists) for a catalog provider, and custom providers (from
+//! discovery or explicit endpoints).
+//!
+//! [`Vault::provider_def`] is the one lookup every flow uses: a custom provider by its id, else
+//! the embedded catalog. Custom ids may not shadow catalog ids.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use crate::audit;
+use crate::catalog::{
+    AuthMode, Catalog, Identity, IdentitySource, ProviderDef, RedirectKind, Refresh,
+    TokenAuthMethod, TokenResponseShape, check_endpoint_url, discovery,
+};
+use crate::error::{Error, Result};
+use crate::flows::pending::now;
+use crate::secret::SecretBytes;
+use crate::vault::Vault;
+
+/// The person's OAuth app for a provider.
+#[derive(Debug)]
+pub struct ClientConfig {
+    /// Client id.
+    pub client_id: String,
+    /// Client secret, when there is one.
+    pub client_secret: Option<SecretBytes>,
+}
+
+/// A provider as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderSummary {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Auth mode.
+    pub auth_mode: AuthMode,
+    /// Whether it is a custom provider.
+    pub custom: bool,
+    /// Whether an OAuth app (client id) is configured.
+    pub configured: bool,
+    /// Accepted redirect kinds, default first.
+    pub redirects: Vec<RedirectKind>,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Template variables it needs.
+    pub variables: Vec<String>,
+}
+
+/// What `providers add` takes.
+#[derive(Debug, Default)]
+pub struct CustomProvider {
+    /// New provider id.
+    pub id: String,
+    /// Issuer, for discovery (RFC 8414, then OIDC).
+    pub issuer: Option<String>,
+    /// Explicit authorization endpoint (instead of, or overriding, discovery).
+    pub authorization_url: Option<String>,
+    /// Explicit token endpoint.
+    pub token_url: Option<String>,
+    /// Explicit userinfo endpoint.
+    pub userinfo_url: Option<String>,
+    /// Explicit revocation endpoint.
+    pub revocation_url: Option<String>,
+    /// Default scopes.
+    pub scopes: Vec<String>,
+    /// Default redirect kind.
+    pub redirect: Option<RedirectKind>,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: Option<SecretBytes>,
+}
+
+impl Vault {
+    /// A provider definition: custom first, then the catalog.
+    pub fn provider_def(&self, id: &str) -> Result<ProviderDef> {
+        if let Some(def) = self.custom_provider(id)? {
+            return Ok(def);
+        }
+        Ok(Catalog::builtin()?.require(id)?.clone())
+    }
+
+    fn custom_provider(&self, id: &str) -> Result<Option<ProviderDef>> {
+        let text: Option<Option<String>> = self
+            .conn()
+            .query_row(
+                "SELECT custom_definition FROM provider_settings WHERE provider_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match text.flatten() {
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| Error::Catalog {
+                    reason: format!("custom provider {id}: {e}"),
+                }),
+            None => Ok(None),
+        }
+    }
+
+    /// The person's OAuth app for `provider_id`, if configured.
+    pub fn provider_client(&self, provider_id: &str) -> Result<Option<ClientConfig>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT client_id, client_secret FROM provider_settings WHERE provider_id = ?1",
+                [provider_id],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<Vec<u8>>>(1)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.and_then(|(id, secret)| {
+            id.map(|client_id| ClientConfig {
+                client_id,
+                client_secret: secret.map(SecretBytes::new),
+            })
+        }))
+    }
+
+    /// Stores the person's OAuth app for a catalog or custom provider.
+    pub fn configure_provider(
+        &mut self,
+        provider_id: &str,
+        client_id: &str,
+        client_secret: Option<SecretBytes>,
+    ) -> Result<()> {
+        let def = self.provider_def(provider_id)?;
+        check_client_id(client_id)?;
+        if def.client_secret_required && client_secret.is_none() {
+            return Err(Error::BadInput(format!(
+                "{} requires a client secret: add --client-secret-file FILE",
+                def.name
+            )));
+        }
+        let t = now();
+        self.conn().execute(
+            "INSERT INTO provider_settings (provider_id, client_id, client_secret, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (provider_id) DO UPDATE SET client_id = ?2, client_secret = ?3, updated_at = ?4",
+            params![
+                def.id,
+                client_id,
+                client_secret.as_ref().map(|s| s.expose_secret()),
+                t
+            ],
+        )?;
+        audit::record(self, None, "provider.configured", Some(&def.id))?;
+        Ok(())
+    }
+
+    /// Adds a custom provider, by discovery and/or explicit endpoints.
+    pub fn add_custom_provider(&mut self, p: CustomProvider) -> Result<ProviderDef> {
+        let id_ok = !p.id.is_empty()
+            && p.id.len() <= 64
+            && p.id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !id_ok {
+            return Err(Error::BadInput(format!(
+                "provider id {:?}: use lowercase letters, digits and '-'",
+                p.id
+            )));
+        }
+        if Catalog::builtin()?.get(&p.id).is_some() {
+            return Err(Error::BadInput(format!(
+                "{} is a catalog provider; use `keyhaven providers configure {}` for your own app",
+                p.id, p.id
+            )));
+        }
+        check_client_id(&p.client_id)?;
+        for u in [
+            &p.issuer,
+            &p.authorization_url,
+            &p.token_url,
+            &p.userinfo_url,
+            &p.revocation_url,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            check_endpoint_url(u).map_err(|e| Error::BadInput(format!("{u}: {e}")))?;
+        }
+        let meta = match &p.issuer {
+            Some(issuer) => Some(discovery::discover(issuer)?),
+            None => None,
+        };
+        let from_meta = |f: fn(&discovery::Metadata) -> Option<String>| meta.as_ref().and_then(f);
+        let authorization_url = p
+            .authorization_url
+            .clone()
+            .or_else(|| from_meta(|m| m.authorization_endpoint.clone()));
+        let token_url = p
+            .token_url
+            .clone()
+            .or_else(|| from_meta(|m| m.token_endpoint.clone()));
+        if authorization_url.is_none() || token_url.is_none() {
+            return Err(Error::BadInput(
+                "give --issuer (for discovery) or both --authorization-url and --token-url".into(),
+            ));
+        }
+        let userinfo_url = p
+            .userinfo_url
+            .clone()
+            .or_else(|| from_meta(|m| m.userinfo_endpoint.clone()));
+        let scopes = if p.scopes.is_empty() {
+            meta.as_ref()
+                .filter(|m| m.scopes_supported.iter().any(|s| s == "openid"))
+                .map(|_| vec!["openid".to_string(), "email".into(), "profile".into()])
+                .unwrap_or_default()
+        } else {
+            p.scopes.clone()
+        };
+        let openid = scopes.iter().any(|s| s == "openid")
+            && meta.as_ref().is_some_and(|m| m.jwks_uri.is_some());
+        let identity = Identity {
+            source: if openid {
+                IdentitySource::IdToken
+            } else {
+                IdentitySource::Userinfo
+            },
+            fields: vec![
+                "/preferred_username".into(),
+                "/email".into(),
+                "/login".into(),
+                "/sub".into(),
+            ],
+            headers: Default::default(),
+            method: "GET".into(),
+        };
+        let redirects = match p.redirect.unwrap_or(RedirectKind::DeepLink) {
+            RedirectKind::DeepLink => vec![RedirectKind::DeepLink, RedirectKind::Loopback],
+            RedirectKind::Loopback => vec![RedirectKind::Loopback, RedirectKind::DeepLink],
+        };
+        let token_auth_method = match (&p.client_secret, &meta) {
+            (None, _) => TokenAuthMethod::None,
+            (Some(_), Some(m))
+                if !m
+                    .token_endpoint_auth_methods_supported
+                    .iter()
+                    .any(|x| x == "client_secret_basic")
+                    && m.token_endpoint_auth_methods_supported
+                        .iter()
+                        .any(|x| x == "client_secret_post") =>
+            {
+                TokenAuthMethod::ClientSecretPost
+            }
+            (Some(_), _) => TokenAuthMethod::ClientSecretBasic,
+        };
+        let def = ProviderDef {
+            id: p.id.clone(),
+            name: p.id.clone(),
+            categories: vec!["custom".into()],
+            docs_url: p
+                .issuer
+                .clone()
+                .or_else(|| authorization_url.clone())
+                .unwrap_or_default(),
+            register_url: None,
+            auth_mode: AuthMode::Oauth2,
+            legacy: false,
+            issuer: p.issuer.clone(),
+            authorization_url,
+            token_url,
+            revocation_url: p
+                .revocation_url
+                .clone()
+                .or_else(|| from_meta(|m| m.revocation_endpoint.clone())),
+            userinfo_url,
+            device_authorization_url: from_meta(|m| m.device_authorization_endpoint.clone()),
+            manual_revocation_url: None,
+            scopes,
+            scope_separator: " ".into(),
+            authorization_params: Default::default(),
+            token_params: Default::default(),
+            token_auth_method,
+            client_secret_required: false,
+            pkce: true,
+            redirects,
+            token_response: TokenResponseShape::Standard,
+            identity: Some(identity),
+            variables: Default::default(),
+            refresh: Refresh::default(),
+            env: Default::default(),
+            fields: vec![],
+        };
+        def.validate()
+            .map_err(|e| Error::BadInput(format!("custom provider: {e}")))?;
+        let json = serde_json::to_string(&def).expect("definition serializes");
+        let t = now();
+        self.conn().execute(
+            "INSERT INTO provider_settings (provider_id, custom_definition, client_id, client_secret, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (provider_id) DO UPDATE SET custom_definition = ?2, client_id = ?3,
+               client_secret = ?4, updated_at = ?5",
+            params![def.id, json, p.client_id, p.client_secret.as_ref().map(|s| s.expose_secret()), t],
+        )?;
+        audit::record(self, None, "provider.added", Some(&def.id))?;
+        Ok(def)
+    }
+
+    /// Catalog and custom providers, with whether each is configured.
+    pub fn list_providers(&self) -> Result<Vec<ProviderSummary>> {
+        let mut configured = std::collections::BTreeMap::new();
+        let mut custom = vec![];
+        {
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT provider_id, client_id IS NOT NULL, custom_definition FROM provider_settings")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, has_client, def) = row?;
+                configured.insert(id.clone(), has_client);
+                if let Some(json) = def
+                    && let Ok(def) = serde_json::from_str::<ProviderDef>(&json)
+                {
+                    custom.push(def);
+                }
+            }
+        }
+        let summary = |d: &ProviderDef, is_custom: bool| ProviderSummary {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            auth_mode: d.auth_mode,
+            custom: is_custom,
+            configured: configured.get(&d.id).copied().unwrap_or(false),
+            redirects: d.redirects.clone(),
+            categories: d.categories.clone(),
+            variables: d.variables.keys().cloned().collect(),
+        };
+        let mut out: Vec<_> = Catalog::builtin()?
+            .iter()
+            .map(|d| summary(d, false))
+            .collect();
+        out.extend(custom.iter().map(|d| summary(d, true)));
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+}
+
+fn check_client_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 512 || id.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::BadInput(
+            "the client id must be 1-512 printable characters without spaces".into(),
+        ));
+    }
+    Ok(())
+}
