@@ -233,6 +233,8 @@ impl Vault {
             ],
             headers: Default::default(),
             method: "GET".into(),
+            body: None,
+            token_header: None,
         };
         let redirects = match p.redirect.unwrap_or(RedirectKind::DeepLink) {
             RedirectKind::DeepLink => vec![RedirectKind::DeepLink, RedirectKind::Loopback],

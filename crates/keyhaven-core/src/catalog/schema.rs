@@ -89,6 +89,12 @@ pub struct Identity {
     /// HTTP method for the userinfo request (`GET` unless a provider wants `POST`).
     #[serde(default = "default_get")]
     pub method: String,
+    /// JSON body for a POST identity request (e.g. a GraphQL `viewer` query).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Send the access token in this header, raw, instead of `Authorization: Bearer`.
+    #[serde(default)]
+    pub token_header: Option<String>,
 }
 
 fn default_get() -> String {

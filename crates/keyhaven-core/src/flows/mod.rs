@@ -357,7 +357,7 @@ fn finish(
     let account = token::account_name(&provider, &flow.request, &tokens, id_claims.as_ref())?;
     let granted: Vec<String> = match &tokens.scope {
         Some(s) => s
-            .split(|c: char| c == ' ' || c == ',')
+            .split([' ', ','])
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),

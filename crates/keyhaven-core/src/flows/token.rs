@@ -98,6 +98,11 @@ pub(crate) fn token_request(
             form.push(("client_id".into(), Zeroizing::new(client.client_id.into())));
             form.push(("client_secret".into(), secret.clone()));
         }
+        // A public client of a provider that wants Basic anyway (Reddit installed apps): the
+        // client id with an empty password.
+        (TokenAuthMethod::ClientSecretBasic, None) => {
+            builder = builder.basic_auth(form_encode(client.client_id), Some(""));
+        }
         _ => form.push(("client_id".into(), Zeroizing::new(client.client_id.into()))),
     }
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -155,11 +160,12 @@ pub(crate) fn parse_token_response(
     };
     let mut o = o.clone();
     // Slack v2: the user token is under authed_user.
-    if shape == TokenResponseShape::SlackV2 && !o.contains_key("access_token") {
-        if let Some(Value::Object(user)) = o.get("authed_user").cloned() {
-            for (k, v) in user {
-                o.entry(k).or_insert(v);
-            }
+    if shape == TokenResponseShape::SlackV2
+        && !o.contains_key("access_token")
+        && let Some(Value::Object(user)) = o.get("authed_user").cloned()
+    {
+        for (k, v) in user {
+            o.entry(k).or_insert(v);
         }
     }
     let bad = |reason: &str| Error::Http {
