@@ -75,29 +75,24 @@ const DEVICE_CODE_TTL = envSeconds('KH_AS_DEVICE_CODE_TTL', 600);
 const ID_TOKEN_TTL = 3600;
 
 // ---------------------------------------------------------------------------------------------
-// Keys: generated fresh at every start. RS256 (default id_token alg) and ES256 are published.
-// A "standby" key of each kind is kept unpublished for the id_token_unknown_kid fault (never
-// published) and the id_token_new_kid fault (published from the moment it is first used).
+// Keys: fixed TEST-ONLY keys from test-keys.json (public on purpose). They used to be generated
+// at every start, but Node 20 can deadlock in a KeyGenJob destructor during garbage collection
+// under load (seen: the server hung before printing its ready line). Loading a JWK involves no
+// KeyGenJob. RS256 (default id_token alg) and ES256 are published. A "standby" key of each kind
+// is kept unpublished for the id_token_unknown_kid fault (never published) and the
+// id_token_new_kid fault (published from the moment it is first used).
 // ---------------------------------------------------------------------------------------------
-function makeKey(kind, kid) {
-  const { privateKey } = kind === 'RS256'
-    ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: kind, use: 'sig' };
-  const publicJwk = { ...crypto.createPublicKey(privateKey).export({ format: 'jwk' }), kid, alg: kind, use: 'sig' };
-  return { kid, alg: kind, privateKey, jwk, publicJwk };
+const KEYS = JSON.parse(fs.readFileSync(new URL('./test-keys.json', import.meta.url), 'utf8'));
+function makeKey({ kid, alg, jwk: privateJwk }) {
+  const privateKey = crypto.createPrivateKey({ key: privateJwk, format: 'jwk' });
+  const jwk = { ...privateJwk, kid, alg, use: 'sig' };
+  const publicJwk = { ...crypto.createPublicKey(privateKey).export({ format: 'jwk' }), kid, alg, use: 'sig' };
+  return { kid, alg, privateKey, jwk, publicJwk };
 }
-const tag = crypto.randomBytes(4).toString('hex');
-const signingKeys = [makeKey('RS256', `kh-rs256-${tag}`), makeKey('ES256', `kh-es256-${tag}`)];
+const signingKeys = KEYS.signing.map(makeKey);
 const keyByKid = new Map(signingKeys.map((k) => [k.kid, k]));
-const unknownKeys = {
-  RS256: makeKey('RS256', `kh-unknown-rs256-${tag}`),
-  ES256: makeKey('ES256', `kh-unknown-es256-${tag}`),
-};
-const standbyKeys = {
-  RS256: makeKey('RS256', `kh-next-rs256-${tag}`),
-  ES256: makeKey('ES256', `kh-next-es256-${tag}`),
-};
+const unknownKeys = { RS256: makeKey(KEYS.unknown.RS256), ES256: makeKey(KEYS.unknown.ES256) };
+const standbyKeys = { RS256: makeKey(KEYS.standby.RS256), ES256: makeKey(KEYS.standby.ES256) };
 const publishedStandby = new Set(); // kids of standby keys currently added to the JWKS
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ mod support;
 use std::os::unix::process::ExitStatusExt;
 
 use keyhaven_core::vault::RekeyStep;
-use support::{Session, keyhaven_bin};
+use support::{Bounded, Session, keyhaven_bin};
 
 #[test]
 fn rekey_killed_after_any_step_leaves_a_vault_that_opens() {
@@ -20,8 +20,7 @@ fn rekey_killed_after_any_step_leaves_a_vault_that_opens() {
             .command(keyhaven_bin())
             .env("KEYHAVEN_TEST_KILL_AT", format!("rekey:{}", step.name()))
             .args(["vault", "rekey"])
-            .output()
-            .unwrap();
+            .run_bounded();
         assert_eq!(
             out.status.signal(),
             Some(9),

@@ -3,6 +3,7 @@
 
 use std::fs;
 
+use crate::support::Bounded;
 use crate::support::{Session, sha256};
 
 #[test]
@@ -101,8 +102,7 @@ fn two_vaults_in_one_keychain_do_not_collide() {
         .command(crate::support::keyhaven_bin())
         .env("KEYHAVEN_HOME", &other_home)
         .arg("init")
-        .output()
-        .unwrap();
+        .run_bounded();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(s.keychain_accounts().len(), 2);
     s.kh_ok(&["vault", "status"]);
@@ -118,8 +118,7 @@ fn trace_logging_never_prints_the_vault_key() {
             .command(crate::support::keyhaven_bin())
             .env("KEYHAVEN_LOG", "trace")
             .args(args)
-            .output()
-            .unwrap();
+            .run_bounded();
         assert!(out.status.success(), "{out:?}");
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
     };

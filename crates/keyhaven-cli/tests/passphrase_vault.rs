@@ -3,6 +3,7 @@
 
 use std::fs;
 
+use crate::support::Bounded;
 use crate::support::{Session, assert_fails, dir_digest};
 
 const PASS: &str = "correct horse battery staple";
@@ -31,8 +32,7 @@ fn passphrase_vault_works_without_any_keychain() {
         .command(crate::support::keyhaven_bin())
         .env("KEYHAVEN_PASSPHRASE_FILE", &file)
         .args(["list", "--json"])
-        .output()
-        .unwrap();
+        .run_bounded();
     assert!(out.status.success(), "{out:?}");
     // Salt and parameters beside the vault, no passphrase in them.
     let meta = fs::read_to_string(s.meta_file()).unwrap();

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::Bounded;
 use crate::support::{Session, assert_fails, dir_digest, is_root, keyhaven_bin, set_mode};
 
 /// A keyring session with an initialized vault, and the digest of its files.
@@ -31,8 +32,7 @@ fn no_secret_service_on_the_bus() {
         .command(keyhaven_bin())
         .env("KEYHAVEN_HOME", s.home())
         .args(["vault", "status"])
-        .output()
-        .unwrap();
+        .run_bounded();
     assert_fails(&out, 1, "no OS keychain is available");
     assert_eq!(before, dir_digest(&s.home()));
 }
@@ -44,8 +44,7 @@ fn no_session_bus_at_all() {
         .command(keyhaven_bin())
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
         .args(["list"])
-        .output()
-        .unwrap();
+        .run_bounded();
     let err = assert_fails(&out, 1, "no OS keychain is available");
     assert!(err.contains("--passphrase"));
     let out = s
@@ -53,8 +52,7 @@ fn no_session_bus_at_all() {
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("XDG_RUNTIME_DIR", "/nonexistent")
         .args(["vault", "status"])
-        .output()
-        .unwrap();
+        .run_bounded();
     assert_fails(&out, 1, "no OS keychain is available");
     assert_eq!(before, dir_digest(&s.home()));
 }
@@ -177,8 +175,7 @@ fn run_unprivileged(s: &Session, home: &Path, args: &[&str]) -> std::process::Ou
             .command(keyhaven_bin())
             .env("KEYHAVEN_HOME", home)
             .args(args)
-            .output()
-            .unwrap();
+            .run_bounded();
     }
     // nobody must be able to reach and execute a copy of the binary.
     let bin_dir = s.tmp.path().join("bin");
@@ -195,7 +192,7 @@ fn run_unprivileged(s: &Session, home: &Path, args: &[&str]) -> std::process::Ou
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(&bin)
         .args(args);
-    c.output().unwrap()
+    c.run_bounded()
 }
 
 #[test]

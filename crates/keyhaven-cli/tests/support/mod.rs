@@ -181,9 +181,10 @@ impl Session {
         c
     }
 
-    /// Runs `keyhaven ARGS` with stdin closed (no terminal) and returns its output.
+    /// Runs `keyhaven ARGS` with stdin closed (no terminal) and returns its output. A run that
+    /// takes over 120 s is killed and fails the test: a test never hangs.
     pub fn kh(&self, args: &[&str]) -> Output {
-        self.command(keyhaven_bin()).args(args).output().unwrap()
+        output_within(self.command(keyhaven_bin()).args(args), 120)
     }
 
     /// Runs `keyhaven ARGS` and asserts success.
@@ -277,6 +278,28 @@ impl Drop for Session {
     fn drop(&mut self) {
         // gnome-keyring-daemon exits when its bus goes away.
         let _ = Command::new("kill").arg(self.bus_pid.to_string()).status();
+    }
+}
+
+/// Runs a command to completion, killing it (and failing) after `secs` seconds.
+pub fn output_within(cmd: &mut Command, secs: u64) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    oauth::wait_child(child, secs)
+}
+
+/// `Command::output` with a deadline of 120 s, for every process a test runs.
+pub trait Bounded {
+    /// Runs to completion or fails the test after 120 s.
+    fn run_bounded(&mut self) -> Output;
+}
+
+impl Bounded for Command {
+    fn run_bounded(&mut self) -> Output {
+        output_within(self, 120)
     }
 }
 

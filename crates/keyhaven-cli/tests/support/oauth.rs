@@ -44,10 +44,22 @@ impl AuthServer {
             .spawn()
             .expect("node runs (make test installs tests/oauth-server with npm ci)");
         let stdin = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        // The ready line, within 30 s: a server that never starts fails the test, not hangs it.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the test authorization server printed no ready line within 30 s");
+            }
+        };
         let ready: serde_json::Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("server did not start: {e}: {line:?}"));
         AuthServer {
@@ -217,7 +229,7 @@ impl Flow {
         )))
     }
 
-    /// `keyhaven handle-url URL`.
+    /// `keyhaven handle-url URL` (through `Session::kh`, so bounded in time).
     pub fn handle_url(&self, url: &str) -> Output {
         self.s.kh(&["handle-url", url])
     }
