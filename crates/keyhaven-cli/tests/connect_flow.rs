@@ -253,6 +253,7 @@ fn token_endpoint_faults_give_readable_errors_and_store_nothing() {
         ("html_200", "HTML page"),
         ("oauth_error:invalid_client", "invalid_client"),
         ("big_body:2000000", "larger than 1 MiB"),
+        ("status_302", "redirect, which Keyhaven does not follow"),
     ] {
         f.server.fault("token", mode);
         let (child, url) = f.deep_link_until_redirect(&[]);

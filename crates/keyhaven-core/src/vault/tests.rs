@@ -326,3 +326,45 @@ fn sqlcipher_stderr_is_silenced_on_wrong_key() {
         .unwrap();
     assert_eq!(level, "NONE");
 }
+
+#[test]
+fn an_expired_flow_is_refused_and_removed() {
+    // SEC-2: a state older than its 10 minutes is refused even though it was issued here.
+    use crate::flows::pending::{self, FlowRequest, PendingFlow};
+    let tmp = tempfile::tempdir().unwrap();
+    let (_data, mut v) = new_vault(tmp.path());
+    let flow = PendingFlow {
+        state: zeroize::Zeroizing::new("expired-state-0123456789".into()),
+        provider_id: "github".into(),
+        redirect_uri: "dev.keyhaven:/oauth/callback".into(),
+        verifier: zeroize::Zeroizing::new("v".repeat(43)),
+        nonce: None,
+        issuer: None,
+        request: FlowRequest {
+            client_id: "c".into(),
+            scopes: vec![],
+            vars: Default::default(),
+            token_url: "https://127.0.0.1:1/token".into(),
+            userinfo_url: None,
+            jwks_uri: None,
+            iss_required: false,
+            token_auth_method: Default::default(),
+            token_response: Default::default(),
+            token_params: Default::default(),
+            identity: None,
+            openid: false,
+        },
+        expires_at: pending::now() - 1,
+    };
+    pending::insert(&v, &flow).unwrap();
+    let url = "dev.keyhaven:/oauth/callback?code=c&state=expired-state-0123456789";
+    let err = crate::flows::complete(&mut v, url).unwrap_err();
+    assert!(matches!(err, Error::FlowExpired), "{err:?}");
+    assert_eq!(
+        v.status().unwrap().counts.pending_flows,
+        0,
+        "expired flow deleted"
+    );
+    let err = crate::flows::complete(&mut v, url).unwrap_err();
+    assert!(matches!(err, Error::UnknownState), "{err:?}");
+}
