@@ -85,6 +85,48 @@ mod tests {
             Error::Database(rusqlite::Error::InvalidQuery),
             Error::RekeyFailed { reason: "x".into() },
             Error::Random,
+            Error::Catalog { reason: "x".into() },
+            Error::UnknownProvider { id: "x".into() },
+            Error::BadVariable {
+                name: "x".into(),
+                reason: "x".into(),
+            },
+            Error::NotConfigured {
+                provider: "x".into(),
+                register_url: "x".into(),
+                redirect_uri: "x".into(),
+                secret_hint: String::new(),
+            },
+            Error::BadInput("x".into()),
+            Error::BadRedirect { reason: "x".into() },
+            Error::UnknownState,
+            Error::FlowExpired,
+            Error::AuthorizationDenied {
+                provider: "x".into(),
+                error: "x".into(),
+                description: String::new(),
+            },
+            Error::IssuerMismatch { reason: "x".into() },
+            Error::IdTokenInvalid { reason: "x".into() },
+            Error::TokenEndpoint {
+                provider: "x".into(),
+                error: "x".into(),
+                description: String::new(),
+            },
+            Error::Http {
+                what: "x".into(),
+                reason: "x".into(),
+            },
+            Error::FlowFailed { message: "x".into() },
+            Error::FlowTimeout,
+            Error::NeedsReauth {
+                connection: "x".into(),
+                provider: "x".into(),
+            },
+            Error::Expired {
+                connection: "x".into(),
+                provider: "x".into(),
+            },
         ]
     }
 

@@ -7,4 +7,5 @@ mod cli_usage;
 mod connect_flow;
 mod keychain_vault;
 mod passphrase_vault;
+mod token_lifecycle;
 mod vault_errors;

@@ -235,8 +235,26 @@ impl Vault {
     }
 }
 
-const SUMMARY_SELECT: &str =
-    "SELECT id, provider_id, account, status, expires_at, scopes_granted FROM connections";
+const SUMMARY_SELECT: &str = "SELECT id, provider_id, account, status, expires_at, scopes_granted,
+    EXISTS (SELECT 1 FROM connection_fields f WHERE f.connection_id = connections.id
+            AND f.name = 'refresh_token') FROM connections";
+
+/// A token expiring within this many seconds is listed as `expiring`.
+pub const EXPIRING_SECS: i64 = 300;
+
+/// The status shown: the stored one (`needs_reauth`, `expired`) or, for a connected one, derived
+/// from the expiry at read time, offline.
+fn display_status(stored: String, expires_at: Option<i64>, has_refresh: bool) -> String {
+    if stored != "connected" {
+        return stored;
+    }
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    match expires_at {
+        Some(e) if e <= now && !has_refresh => "expired".into(),
+        Some(e) if e <= now + EXPIRING_SECS => "expiring".into(),
+        _ => stored,
+    }
+}
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionSummary> {
     let expires: Option<i64> = r.get(4)?;
@@ -245,7 +263,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionSummary> {
         id: r.get(0)?,
         provider: r.get(1)?,
         account: r.get(2)?,
-        status: r.get(3)?,
+        status: display_status(r.get(3)?, expires, r.get(6)?),
         expires_at: expires.map(format_time),
         scopes: serde_json::from_str(&scopes).unwrap_or_default(),
     })

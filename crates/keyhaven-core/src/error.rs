@@ -295,6 +295,30 @@ pub enum Error {
         message: String,
     },
 
+    /// The refresh token was refused: the person must connect again.
+    #[error(
+        "the {provider} connection {connection} needs you to sign in again (its refresh token was \
+         refused); run `keyhaven connect {provider}`. The old tokens are kept for viewing"
+    )]
+    NeedsReauth {
+        /// Connection id.
+        connection: String,
+        /// Provider id.
+        provider: String,
+    },
+
+    /// The access token expired and the provider issues no refresh token.
+    #[error(
+        "the {provider} connection {connection} has expired and {provider} gives no refresh \
+         token; run `keyhaven connect {provider}` to sign in again"
+    )]
+    Expired {
+        /// Connection id.
+        connection: String,
+        /// Provider id.
+        provider: String,
+    },
+
     /// Waiting for the browser ran out of time.
     #[error(
         "timed out waiting for the sign-in to finish in the browser; if the browser showed a \
@@ -365,6 +389,8 @@ impl Error {
             Error::Http { .. } => "http",
             Error::FlowTimeout => "flow_timeout",
             Error::FlowFailed { .. } => "flow_failed",
+            Error::NeedsReauth { .. } => "needs_reauth",
+            Error::Expired { .. } => "expired",
         }
     }
 

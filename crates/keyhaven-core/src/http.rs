@@ -95,23 +95,25 @@ pub fn send(what: &str, req: reqwest::blocking::RequestBuilder) -> Result<Respon
 
 /// A readable reason for a transport failure, without the URL (which may carry a query).
 pub fn transport_error(what: &str, e: &reqwest::Error) -> Error {
-    let reason = if e.is_timeout() {
+    // The whole chain of causes: the blocking client reports some timeouts only there
+    // ("error sending request … operation timed out") without `is_timeout()`.
+    let mut chain = e.to_string();
+    if let Some(url) = e.url() {
+        chain = chain.replace(url.as_str(), "the server");
+    }
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        chain = format!("{chain}: {inner}");
+        src = inner.source();
+    }
+    let reason = if e.is_timeout() || chain.contains("timed out") {
         "no answer in time (timeout)".to_string()
     } else if e.is_connect() {
         "could not connect (network down, DNS, refused, or TLS failure)".to_string()
     } else if e.is_redirect() {
         "the server answered with a redirect, which Keyhaven does not follow here".to_string()
     } else {
-        let mut s = e.to_string();
-        if let Some(url) = e.url() {
-            s = s.replace(url.as_str(), "the server");
-        }
-        let mut src = std::error::Error::source(e);
-        while let Some(inner) = src {
-            s = format!("{s}: {inner}");
-            src = inner.source();
-        }
-        s
+        chain
     };
     Error::Http {
         what: what.into(),

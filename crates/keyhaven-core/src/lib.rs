@@ -9,6 +9,7 @@
 //! - [`catalog`]: the embedded provider catalog, templates, discovery.
 //! - [`flows`]: connecting an account (Authorization Code + PKCE, deep link and loopback).
 //! - [`providers`]: the person's own OAuth apps and custom providers.
+//! - [`tokens`]: token hand-out, refresh exactly once across processes, revocation.
 //! - [`connections`]: connections and their secret fields.
 //! - [`http`]: the one HTTP client configuration (no redirects, timeouts, size cap).
 //! - [`audit`]: the audit log.
@@ -28,6 +29,7 @@ pub mod http;
 pub mod paths;
 pub mod providers;
 pub mod secret;
+pub mod tokens;
 pub mod vault;
 
 pub use error::{Error, Result};

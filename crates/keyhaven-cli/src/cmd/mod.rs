@@ -1,12 +1,14 @@
 //! The command tree. One file per subcommand, each a clap `Args` struct with a `run` function;
 //! this file only declares the tree, the global options, and dispatches.
 
+mod audit;
 mod connect;
 mod handle_url;
 mod init;
 mod list;
 mod providers;
 mod show;
+mod tokens;
 mod vault;
 
 use std::path::PathBuf;
@@ -66,6 +68,14 @@ enum Command {
     /// Finish a sign-in from the redirect URL the browser landed on (what the OS runs for
     /// dev.keyhaven: links).
     HandleUrl(handle_url::Args),
+    /// Print a valid access token alone on stdout, refreshing it first when needed.
+    Token(tokens::TokenArgs),
+    /// Refresh a connection's tokens now.
+    Refresh(tokens::RefreshArgs),
+    /// Revoke a connection at the provider and delete it from the vault.
+    Disconnect(tokens::DisconnectArgs),
+    /// The audit log: creations, reveals, token hand-outs, refreshes, revocations, deletions.
+    Audit(audit::Args),
     /// The provider catalog, custom providers, and your own OAuth apps.
     #[command(subcommand)]
     Providers(providers::ProvidersCommand),
@@ -102,6 +112,10 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Connect(args) => connect::run(&ctx, args),
         Command::HandleUrl(args) => handle_url::run(&ctx, args),
         Command::Providers(cmd) => providers::run(&ctx, cmd),
+        Command::Token(args) => tokens::token(&ctx, args),
+        Command::Refresh(args) => tokens::refresh(&ctx, args),
+        Command::Disconnect(args) => tokens::disconnect(&ctx, args),
+        Command::Audit(args) => audit::run(&ctx, args),
     }
 }
 

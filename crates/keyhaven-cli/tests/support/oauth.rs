@@ -110,6 +110,16 @@ impl AuthServer {
         assert!(r.status().is_success(), "fault {mode}: {}", r.status());
     }
 
+    /// `POST /__test/fault` with a full JSON body (count, patch...).
+    pub fn fault_json(&self, body: serde_json::Value) {
+        let r = Self::http()
+            .post(format!("{}/__test/fault", self.issuer))
+            .json(&body)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "fault {body}: {}", r.status());
+    }
+
     /// `POST /__test/reset`.
     pub fn reset(&self) {
         Self::http()
@@ -244,16 +254,31 @@ impl Flow {
 
     /// The access token of a connection, through `show --reveal`.
     pub fn access_token(&self, conn: &str) -> String {
+        self.field(conn, "access_token").expect("an access token")
+    }
+
+    /// A stored field of a connection, through `show --reveal`.
+    pub fn field(&self, conn: &str, name: &str) -> Option<String> {
         let out = self.s.kh_ok(&["show", conn, "--reveal", "--json"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         v["fields"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| f["name"] == "access_token")
+            .find(|f| f["name"] == name)
             .and_then(|f| f["value"].as_str())
-            .unwrap()
-            .to_string()
+            .map(str::to_string)
+    }
+
+    /// Runs a whole deep-link connect as `login`; returns the connection id.
+    pub fn connect(&self, login: &str) -> String {
+        let (child, url) = self.deep_link_until_redirect(&[("KH_TEST_LOGIN", login)]);
+        let out = self.handle_url(&url);
+        assert!(out.status.success(), "{out:?}");
+        let out = wait_child(child, 30);
+        assert!(out.status.success(), "{out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["id"].as_str().unwrap().to_string()
     }
 
     /// Connections in the vault.

@@ -77,17 +77,28 @@ pub(crate) fn token_request(
     provider: &str,
     req: &FlowRequest,
     client: &ClientAuth<'_>,
-    mut form: Vec<(String, Zeroizing<String>)>,
+    form: Vec<(String, Zeroizing<String>)>,
 ) -> Result<Tokens> {
     let what = format!("token request to {provider}");
+    let resp = client_post(&what, &req.token_url, req.token_auth_method, client, form)?;
+    parse_token_response(provider, req.token_response, &resp)
+}
+
+/// A form POST with the client authentication the provider wants (token and revocation
+/// endpoints, RFC 6749 §2.3.1).
+pub(crate) fn client_post(
+    what: &str,
+    url: &str,
+    method: TokenAuthMethod,
+    client: &ClientAuth<'_>,
+    mut form: Vec<(String, Zeroizing<String>)>,
+) -> Result<http::Response> {
     let http = http::client()?;
-    let mut builder = http
-        .post(&req.token_url)
-        .header("Accept", "application/json");
+    let mut builder = http.post(url).header("Accept", "application/json");
     let secret = client
         .client_secret
         .map(|s| Zeroizing::new(String::from_utf8_lossy(s.expose_secret()).into_owned()));
-    match (req.token_auth_method, &secret) {
+    match (method, &secret) {
         (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
             // RFC 6749 §2.3.1: form-urlencode id and secret before Basic.
             let id = form_encode(client.client_id);
@@ -106,8 +117,7 @@ pub(crate) fn token_request(
         _ => form.push(("client_id".into(), Zeroizing::new(client.client_id.into()))),
     }
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let resp = http::send(&what, builder.form(&pairs))?;
-    parse_token_response(provider, req.token_response, &resp)
+    http::send(what, builder.form(&pairs))
 }
 
 fn form_encode(s: &str) -> String {
@@ -366,9 +376,20 @@ fn userinfo(provider: &str, req: &FlowRequest, tokens: &Tokens) -> Result<Value>
     } else {
         client.get(url)
     };
-    builder = builder
-        .bearer_auth(token.as_str())
-        .header("Accept", "application/json");
+    builder = match req
+        .identity
+        .as_ref()
+        .and_then(|i| i.token_header.as_deref())
+    {
+        Some(header) => builder.header(header, token.as_str()),
+        None => builder.bearer_auth(token.as_str()),
+    };
+    builder = builder.header("Accept", "application/json");
+    if let Some(body) = req.identity.as_ref().and_then(|i| i.body.clone()) {
+        builder = builder
+            .header("Content-Type", "application/json")
+            .body(body);
+    }
     let headers: BTreeMap<String, String> = req
         .identity
         .as_ref()

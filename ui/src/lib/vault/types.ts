@@ -65,6 +65,23 @@ export const ERROR_CODES = [
   'database',
   'rekey_failed',
   'random',
+  'catalog',
+  'unknown_provider',
+  'bad_variable',
+  'not_configured',
+  'bad_input',
+  'bad_redirect',
+  'unknown_state',
+  'flow_expired',
+  'authorization_denied',
+  'issuer_mismatch',
+  'id_token_invalid',
+  'token_endpoint_error',
+  'http',
+  'flow_failed',
+  'flow_timeout',
+  'needs_reauth',
+  'expired',
 ] as const;
 
 /**

@@ -1,0 +1,103 @@
+//! `keyhaven token CONN`, `keyhaven refresh CONN`, `keyhaven disconnect CONN`: the token
+//! lifecycle over keyhaven-core's `tokens` (refresh exactly once across processes, revocation).
+
+use std::io::Write;
+
+use keyhaven_core::tokens::{self, TokenOptions};
+
+use super::Ctx;
+use crate::error::CliResult;
+
+/// Arguments of `keyhaven token`.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// Connection: its id, PROVIDER (when it has one connection) or PROVIDER:ACCOUNT.
+    conn: String,
+    /// Refresh when the token expires within SECS (default: the provider's margin, usually 60).
+    #[arg(long, value_name = "SECS")]
+    margin: Option<u64>,
+}
+
+/// Arguments of `keyhaven refresh`.
+#[derive(Debug, clap::Args)]
+pub struct RefreshArgs {
+    /// Connection: its id, PROVIDER or PROVIDER:ACCOUNT.
+    conn: String,
+}
+
+/// Arguments of `keyhaven disconnect`.
+#[derive(Debug, clap::Args)]
+pub struct DisconnectArgs {
+    /// Connection: its id, PROVIDER or PROVIDER:ACCOUNT.
+    conn: String,
+    /// Delete locally without revoking at the provider.
+    #[arg(long)]
+    keep_remote: bool,
+}
+
+/// Prints a valid access token, alone, on stdout.
+pub fn token(ctx: &Ctx, args: TokenArgs) -> CliResult {
+    let mut vault = ctx.open_vault()?;
+    let conn = vault.find_connection(&args.conn)?;
+    let token = tokens::access_token(
+        &mut vault,
+        &conn.id,
+        TokenOptions {
+            margin_secs: args.margin,
+        },
+    )?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(token.expose_secret())?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Forces a refresh.
+pub fn refresh(ctx: &Ctx, args: RefreshArgs) -> CliResult {
+    let mut vault = ctx.open_vault()?;
+    let conn = vault.find_connection(&args.conn)?;
+    tokens::refresh(&mut vault, &conn.id)?;
+    let after = vault.find_connection(&conn.id)?;
+    println!(
+        "Refreshed {} ({}:{}); expires {}.",
+        after.id,
+        after.provider,
+        after.account,
+        after.expires_at.as_deref().unwrap_or("never")
+    );
+    Ok(())
+}
+
+/// Revokes and deletes a connection.
+pub fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> CliResult {
+    let mut vault = ctx.open_vault()?;
+    let conn = vault.find_connection(&args.conn)?;
+    let report = tokens::disconnect(&mut vault, &conn.id, args.keep_remote)?;
+    if report.kept_remote {
+        eprintln!("Not revoked at {} (--keep-remote).", conn.provider);
+    }
+    if !report.revoked.is_empty() {
+        eprintln!(
+            "Revoked at {}: {}.",
+            conn.provider,
+            report.revoked.join(", ")
+        );
+    }
+    for (kind, reason) in &report.not_revoked {
+        eprintln!("NOT revoked at {}: {kind} ({reason}).", conn.provider);
+    }
+    if !report.not_revoked.is_empty() {
+        match &report.manual_revocation_url {
+            Some(url) => eprintln!("Revoke Keyhaven's access by hand at {url}"),
+            None => eprintln!(
+                "Revoke Keyhaven's access by hand in your {} account settings.",
+                conn.provider
+            ),
+        }
+    }
+    println!(
+        "Deleted {} ({}:{}) from this vault.",
+        conn.id, conn.provider, conn.account
+    );
+    Ok(())
+}

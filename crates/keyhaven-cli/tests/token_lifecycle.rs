@@ -1,0 +1,272 @@
+//! The token lifecycle against the real server with short-lived access tokens and strict
+//! refresh-token rotation (reuse detection on): refresh exactly once across processes, durable
+//! rotation, invalid_grant, faults, revocation, audit. SECURITY.md section E/F numbers in comments.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::assert_fails;
+use crate::support::oauth::{AuthServer, Flow, wait_child};
+
+/// Access tokens of 3 s: every test can wait for a real expiry.
+fn flow() -> Flow {
+    Flow::with_server(AuthServer::start_with(&[("KH_AS_ACCESS_TTL", "3")]))
+}
+
+fn wait_expired() {
+    std::thread::sleep(Duration::from_millis(3500));
+}
+
+#[test]
+fn ten_concurrent_token_processes_refresh_exactly_once() {
+    // SEC-27: 10 processes right after expiry: one refresh grant, no reuse, one token for all.
+    let f = flow();
+    let id = f.connect("alice");
+    let original = f.access_token(&id);
+    wait_expired();
+    let before = f.server.token_requests("refresh_token");
+    let procs: Vec<_> = (0..10)
+        .map(|_| {
+            f.s.command(crate::support::keyhaven_bin())
+                .args(["token", "testas"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = procs.into_iter().map(|p| wait_child(p, 60)).collect();
+    for o in &outs {
+        assert!(o.status.success(), "{o:?}");
+    }
+    let tokens: Vec<String> = outs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .collect();
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0]),
+        "all ten print the same token"
+    );
+    assert_ne!(tokens[0], original, "a new token");
+    let stats = f.server.stats();
+    assert_eq!(
+        f.server.token_requests("refresh_token") - before,
+        1,
+        "exactly one refresh: {stats}"
+    );
+    assert_eq!(stats["reuse_detected"], 0, "{stats}");
+    assert_eq!(stats["invalid_grant"], 0, "{stats}");
+    let (status, me) = f.server.userinfo(&tokens[0]);
+    assert_eq!(status, 200, "the refreshed token works");
+    assert_eq!(me["sub"], "alice");
+}
+
+#[test]
+fn a_valid_token_is_handed_out_without_a_request_and_audited() {
+    let f = flow();
+    let id = f.connect("alice");
+    let before = f.server.token_total();
+    let t = f.s.kh_ok(&["token", &id, "--margin", "0"]);
+    assert_eq!(t.trim(), f.access_token(&id));
+    assert_eq!(t.lines().count(), 1, "the token alone on stdout");
+    assert_eq!(
+        f.server.token_total(),
+        before,
+        "no network for a valid token"
+    );
+    let audit = f.s.kh_ok(&["audit", "--json", "--connection", "testas"]);
+    let events: Vec<serde_json::Value> = serde_json::from_str(&audit).unwrap();
+    let actions: Vec<_> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"connection.created"), "{actions:?}");
+    assert!(actions.contains(&"token.handed_out"), "{actions:?}");
+    assert!(actions.contains(&"connection.revealed"), "{actions:?}");
+    assert!(events.iter().all(|e| e["actor"] == "cli"));
+    assert!(!audit.contains(t.trim()), "never a token in the audit log");
+}
+
+#[test]
+fn refresh_rotates_durably_and_keeps_the_refresh_token_when_none_comes_back() {
+    // SEC-28, SEC-29.
+    let f = flow();
+    let id = f.connect("alice");
+    let rt1 = f.field(&id, "refresh_token").unwrap();
+    f.s.kh_ok(&["refresh", &id]);
+    let rt2 = f.field(&id, "refresh_token").unwrap();
+    assert_ne!(rt1, rt2, "rotated refresh token stored");
+    // A second refresh uses the rotated one (the old one would be reuse: the grant would die).
+    f.s.kh_ok(&["refresh", &id]);
+    let rt3 = f.field(&id, "refresh_token").unwrap();
+    assert_ne!(rt2, rt3);
+    // A response without refresh_token, with a narrower scope: keep the old RT, record the scope.
+    f.server
+        .fault_json(serde_json::json!({"endpoint": "token", "mode": "patch",
+        "patch": {"refresh_token": null, "scope": "openid"}}));
+    f.s.kh_ok(&["refresh", &id]);
+    assert_eq!(
+        f.field(&id, "refresh_token").unwrap(),
+        rt3,
+        "old refresh token kept"
+    );
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&f.s.kh_ok(&["list", "--json"])).unwrap();
+    assert_eq!(list[0]["scopes"], serde_json::json!(["openid"]));
+    assert_eq!(f.server.stats()["reuse_detected"], 0);
+}
+
+#[test]
+fn invalid_grant_means_reconnect_once_with_no_retry_storm() {
+    // SEC-29, SEC-34.
+    let f = flow();
+    let id = f.connect("alice");
+    let at = f.access_token(&id);
+    f.server.fault("token", "oauth_error:invalid_grant");
+    let before = f.server.token_total();
+    let err = assert_fails(&f.s.kh(&["refresh", &id]), 1, "sign in again");
+    assert!(err.contains("keyhaven connect testas"), "{err}");
+    assert_eq!(f.server.token_total() - before, 1, "one request, no retry");
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&f.s.kh_ok(&["list", "--json"])).unwrap();
+    assert_eq!(list[0]["status"], "needs_reauth");
+    assert_eq!(f.access_token(&id), at, "old tokens kept for viewing");
+    // Further requests make no network call until the person reconnects.
+    assert_fails(&f.s.kh(&["token", &id]), 1, "sign in again");
+    assert_fails(&f.s.kh(&["refresh", &id]), 1, "sign in again");
+    assert_eq!(f.server.token_total() - before, 1);
+    let audit = f.s.kh_ok(&["audit", "--connection", &id]);
+    assert!(
+        audit.contains("token.refresh_failed") && audit.contains("invalid_grant"),
+        "{audit}"
+    );
+    // Reconnecting the same account brings it back.
+    assert_eq!(f.connect("alice"), id);
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&f.s.kh_ok(&["list", "--json"])).unwrap();
+    assert_ne!(
+        list[0]["status"], "needs_reauth",
+        "usable again after reconnecting"
+    );
+}
+
+#[test]
+fn token_endpoint_faults_fail_readably_and_leave_tokens_unchanged() {
+    // Issue 4 "Faults"; SEC-33, SEC-35, SEC-36.
+    let f = flow();
+    let id = f.connect("alice");
+    wait_expired();
+    let show_before = f.s.kh_ok(&["show", &id, "--reveal", "--json"]);
+    for (mode, want) in [
+        ("status_500", "HTTP 500"),
+        ("malformed_json", "not a JSON object"),
+        ("html_200", "HTML page"),
+        ("hang", "timeout"),
+    ] {
+        f.server.fault("token", mode);
+        let t = Instant::now();
+        let out = f.s.kh(&["token", &id]);
+        assert!(
+            !out.status.success(),
+            "{mode}: {out:?} after {:?}, stats {}",
+            t.elapsed(),
+            f.server.stats()
+        );
+        assert_fails(&out, 1, want);
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{mode}: bounded time, took {:?}",
+            t.elapsed()
+        );
+        let show_now = f.s.kh_ok(&["show", &id, "--reveal", "--json"]);
+        let fields =
+            |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["fields"].clone();
+        assert_eq!(
+            fields(&show_now),
+            fields(&show_before),
+            "{mode}: stored tokens unchanged"
+        );
+    }
+    // The server recovers: the next call succeeds.
+    let token = f.s.kh_ok(&["token", &id]);
+    assert_eq!(f.server.userinfo(token.trim()).0, 200);
+}
+
+#[test]
+fn disconnect_revokes_refresh_then_access_token_and_deletes() {
+    // SEC-31.
+    let f = flow();
+    let id = f.connect("alice");
+    let at = f.access_token(&id);
+    assert_eq!(f.server.userinfo(&at).0, 200);
+    let out = f.s.kh(&["disconnect", "testas"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Revoked at testas: refresh_token, access_token"),
+        "{err}"
+    );
+    assert_eq!(f.server.stats()["revocation"], 2);
+    assert_eq!(
+        f.server.userinfo(&at).0,
+        401,
+        "the access token is dead at the server"
+    );
+    assert!(f.connections().is_empty());
+    let audit = f.s.kh_ok(&["audit", "--connection", &id]);
+    assert!(
+        audit.contains("token.revoked") && audit.contains("connection.deleted"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn disconnect_deletes_locally_even_when_revocation_fails_and_says_so() {
+    let f = flow();
+    f.connect("alice");
+    f.server.fault_json(
+        serde_json::json!({"endpoint": "revocation", "mode": "status_503", "count": 2}),
+    );
+    let out = f.s.kh(&["disconnect", "testas"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("NOT revoked at testas: refresh_token"),
+        "{err}"
+    );
+    assert!(err.contains("NOT revoked at testas: access_token"), "{err}");
+    assert!(err.contains("by hand"), "{err}");
+    assert!(f.connections().is_empty());
+}
+
+#[test]
+fn disconnect_keep_remote_skips_revocation() {
+    let f = flow();
+    let id = f.connect("alice");
+    let at = f.access_token(&id);
+    f.s.kh_ok(&["disconnect", &id, "--keep-remote"]);
+    assert_eq!(f.server.stats()["revocation"], 0);
+    assert_eq!(
+        f.server.userinfo(&at).0,
+        200,
+        "still valid remotely, as asked"
+    );
+    assert!(f.connections().is_empty());
+}
+
+#[test]
+fn list_shows_expiry_status_offline() {
+    let f = flow();
+    let id = f.connect("alice");
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&f.s.kh_ok(&["list", "--json"])).unwrap();
+    assert_eq!(list[0]["id"], id.as_str());
+    // 3-second tokens are inside the 5-minute "expiring" window from the start.
+    assert_eq!(list[0]["status"], "expiring");
+    assert!(list[0]["expires_at"].as_str().unwrap().ends_with('Z'));
+    drop(f.server);
+    // With the server gone, list still works (no network).
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&f.s.kh_ok(&["list", "--json"])).unwrap();
+    assert_eq!(list.len(), 1);
+}

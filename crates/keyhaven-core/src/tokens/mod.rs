@@ -1,0 +1,445 @@
+//! Keeping tokens usable: hand-out, refresh exactly once across processes, and revocation.
+//!
+//! **Single flight (SEC-27).** A refresh is coordinated through a lease row in the vault
+//! (`refresh_leases`), not an in-process mutex, so any number of `keyhaven token` processes, the
+//! desktop scheduler and threads agree. Taking the lease, and every decision around it, happens
+//! in a `BEGIN IMMEDIATE` transaction that first re-reads the connection: whoever finds a fresh
+//! token (one the lease holder just committed) uses it instead of refreshing. The lease lives
+//! 30 s, longer than one whole token request (15 s), so it cannot expire under a live holder.
+//! No network I/O happens inside a transaction (SEC-38).
+//!
+//! **Durable rotation (SEC-28).** The new access token, the rotated refresh token (or the old one
+//! when the response has none), the expiry and a narrower scope are written in one transaction
+//! with `synchronous=FULL`, the moment the response is parsed.
+//!
+//! **Failures (SEC-29, 30, 34).** `invalid_grant`: re-read the vault first (a peer may have
+//! rotated); if the refresh token is unchanged the connection becomes `needs_reauth`, tokens are
+//! kept for viewing, and no further request is made until the person reconnects. A transport
+//! failure (timeout, dropped connection: outcome unknown) is retried once. Every outcome is in the
+//! audit log with its error code, never the token.
+
+mod revoke;
+
+pub use revoke::{DisconnectReport, disconnect};
+
+use std::time::{Duration, Instant};
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use zeroize::Zeroizing;
+
+use crate::audit;
+use crate::catalog::{ProviderDef, discovery};
+use crate::error::{Error, Result};
+use crate::flows::pending::{FlowRequest, now};
+use crate::flows::token::{self, ClientAuth};
+use crate::secret::SecretBytes;
+use crate::vault::Vault;
+
+/// How long a refresh lease lives: longer than one whole token request.
+const LEASE_SECS: i64 = 30;
+/// How long a waiter waits for a lease holder before giving up.
+const WAIT_LIMIT: Duration = Duration::from_secs(40);
+
+/// What the lifecycle needs to know about a connection, read in one go.
+struct Snapshot {
+    provider_id: String,
+    status: String,
+    expires_at: Option<i64>,
+    updated_at: i64,
+    refresh_token: Option<Zeroizing<Vec<u8>>>,
+    vars: std::collections::BTreeMap<String, String>,
+    scopes_granted: Vec<String>,
+}
+
+fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
+    let row = conn
+        .query_row(
+            "SELECT provider_id, status, expires_at, updated_at, extra, scopes_granted,
+                    (SELECT value FROM connection_fields WHERE connection_id = c.id AND name = 'refresh_token')
+             FROM connections c WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<Vec<u8>>>(6)?,
+                ))
+            },
+        )
+        .optional()?
+        .ok_or_else(|| Error::BadInput(format!("no connection {id}")))?;
+    let extra: serde_json::Value = serde_json::from_str(&row.4).unwrap_or_default();
+    let vars = extra
+        .get("keyhaven_vars")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    Ok(Snapshot {
+        provider_id: row.0,
+        status: row.1,
+        expires_at: row.2,
+        updated_at: row.3,
+        refresh_token: row.6.map(Zeroizing::new),
+        vars,
+        scopes_granted: serde_json::from_str(&row.5).unwrap_or_default(),
+    })
+}
+
+fn read_field(conn: &rusqlite::Connection, id: &str, name: &str) -> Result<Option<SecretBytes>> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM connection_fields WHERE connection_id = ?1 AND name = ?2",
+            params![id, name],
+            |r| r.get::<_, Vec<u8>>(0),
+        )
+        .optional()?
+        .map(SecretBytes::new))
+}
+
+/// Options for [`access_token`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenOptions {
+    /// Refresh when the token expires within this many seconds (default: the provider's
+    /// `refresh.margin_secs`, 60 unless the catalog says otherwise).
+    pub margin_secs: Option<u64>,
+}
+
+/// A currently valid access token for `conn_id`, refreshing first when it is expired or within
+/// the margin. Recorded in the audit log as a hand-out.
+pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Result<SecretBytes> {
+    let snap = snapshot(vault.conn(), conn_id)?;
+    let def = vault.provider_def(&snap.provider_id)?;
+    let margin = opts.margin_secs.unwrap_or(def.refresh.margin_secs) as i64;
+    if snap.status == "needs_reauth" {
+        return Err(needs_reauth(conn_id, &snap.provider_id));
+    }
+    let fresh = snap
+        .expires_at
+        .is_none_or(|e| now() + effective_margin(margin, e, snap.updated_at) < e);
+    if !fresh {
+        refresh_inner(vault, conn_id, &def, Some(margin), false)?;
+    }
+    let token = read_field(vault.conn(), conn_id, "access_token")?
+        .ok_or_else(|| Error::BadInput(format!("connection {conn_id} has no access token")))?;
+    vault.conn().execute(
+        "UPDATE connections SET last_used_at = ?2 WHERE id = ?1",
+        params![conn_id, now()],
+    )?;
+    audit::record(vault, Some(conn_id), "token.handed_out", None)?;
+    Ok(token)
+}
+
+/// Forces one refresh now (or joins one already running in another process).
+pub fn refresh(vault: &mut Vault, conn_id: &str) -> Result<()> {
+    let snap = snapshot(vault.conn(), conn_id)?;
+    let def = vault.provider_def(&snap.provider_id)?;
+    refresh_inner(vault, conn_id, &def, None, true)
+}
+
+fn needs_reauth(conn_id: &str, provider: &str) -> Error {
+    Error::NeedsReauth {
+        connection: conn_id.to_string(),
+        provider: provider.to_string(),
+    }
+}
+
+/// The single-flight refresh. `margin`: when the caller only needs a token valid for that long
+/// (`None` with `force`: a refresh is wanted regardless).
+fn refresh_inner(
+    vault: &mut Vault,
+    conn_id: &str,
+    def: &ProviderDef,
+    margin: Option<i64>,
+    force: bool,
+) -> Result<()> {
+    let me = holder_id();
+    let actor = vault.actor();
+    let first = snapshot(vault.conn(), conn_id)?;
+    let started = Instant::now();
+    let mut retried_unknown_outcome = false;
+    loop {
+        // Decide, and take the lease, in one immediate transaction.
+        let tx = vault
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let snap = snapshot(&tx, conn_id)?;
+        if snap.status == "needs_reauth" {
+            return Err(needs_reauth(conn_id, &snap.provider_id));
+        }
+        // Someone committed a refresh since we looked: use theirs (SEC-27).
+        let refreshed_by_peer =
+            snap.updated_at != first.updated_at && snap.expires_at.is_none_or(|e| now() < e);
+        let fresh_enough = margin.is_some_and(|m| {
+            snap.expires_at
+                .is_none_or(|e| now() + effective_margin(m, e, snap.updated_at) < e)
+        });
+        if refreshed_by_peer || (!force && fresh_enough) {
+            return Ok(tx.commit()?);
+        }
+        let lease: Option<(String, i64)> = tx
+            .query_row(
+                "SELECT holder, expires_at FROM refresh_leases WHERE connection_id = ?1",
+                [conn_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((holder, until)) = lease
+            && holder != me
+            && until > now()
+        {
+            tx.commit()?;
+            if started.elapsed() > WAIT_LIMIT {
+                return Err(Error::Http {
+                    what: format!("refreshing {conn_id}"),
+                    reason: "another process has been refreshing for too long".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        let Some(refresh_token) = snap.refresh_token.clone() else {
+            tx.execute(
+                "UPDATE connections SET status = 'expired' WHERE id = ?1 AND status != 'needs_reauth'",
+                [conn_id],
+            )?;
+            tx.commit()?;
+            return Err(Error::Expired {
+                connection: conn_id.to_string(),
+                provider: snap.provider_id.clone(),
+            });
+        };
+        tx.execute(
+            "INSERT INTO refresh_leases (connection_id, holder, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (connection_id) DO UPDATE SET holder = ?2, expires_at = ?3",
+            params![conn_id, me, now() + LEASE_SECS],
+        )?;
+        tx.commit()?;
+
+        // The network, outside any transaction.
+        let result = request_refresh(vault, def, &snap, &refresh_token);
+
+        let tx = vault
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM refresh_leases WHERE connection_id = ?1 AND holder = ?2",
+            params![conn_id, me],
+        )?;
+        match result {
+            Ok(tokens) => {
+                let t = now();
+                tx.execute(
+                    "INSERT INTO connection_fields (connection_id, name, value, is_secret, updated_at)
+                     VALUES (?1, 'access_token', ?2, 1, ?3)
+                     ON CONFLICT (connection_id, name) DO UPDATE SET value = ?2, updated_at = ?3",
+                    params![conn_id, tokens.access_token.expose_secret(), t],
+                )?;
+                // A response without a refresh token keeps the old one (SEC-29).
+                if let Some(rt) = &tokens.refresh_token {
+                    tx.execute(
+                        "INSERT INTO connection_fields (connection_id, name, value, is_secret, updated_at)
+                         VALUES (?1, 'refresh_token', ?2, 1, ?3)
+                         ON CONFLICT (connection_id, name) DO UPDATE SET value = ?2, updated_at = ?3",
+                        params![conn_id, rt.expose_secret(), t],
+                    )?;
+                }
+                if let Some(it) = &tokens.id_token {
+                    tx.execute(
+                        "INSERT INTO connection_fields (connection_id, name, value, is_secret, updated_at)
+                         VALUES (?1, 'id_token', ?2, 1, ?3)
+                         ON CONFLICT (connection_id, name) DO UPDATE SET value = ?2, updated_at = ?3",
+                        params![conn_id, it.expose_secret(), t],
+                    )?;
+                }
+                // A narrower scope in the response is recorded; no scope means unchanged.
+                let scopes = match &tokens.scope {
+                    Some(s) => s
+                        .split([' ', ','])
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    None => snap.scopes_granted.clone(),
+                };
+                // updated_at must change even within the same second: peers watch it.
+                let updated = (t).max(snap.updated_at + 1);
+                tx.execute(
+                    "UPDATE connections SET expires_at = ?2, status = 'connected', last_error = NULL,
+                     scopes_granted = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![
+                        conn_id,
+                        tokens.expires_in.map(|s| t + s),
+                        serde_json::to_string(&scopes).expect("strings serialize"),
+                        updated
+                    ],
+                )?;
+                audit::record_on(&tx, actor, Some(conn_id), "token.refreshed", None)?;
+                tx.commit()?;
+                return Ok(());
+            }
+            Err(Error::TokenEndpoint {
+                error, description, ..
+            }) if error == "invalid_grant" => {
+                let provider = snap.provider_id.clone();
+                // Re-read first: a peer may have rotated the refresh token meanwhile.
+                let now_snap = snapshot(&tx, conn_id)?;
+                if now_snap.refresh_token.as_ref().map(|t| t.as_slice())
+                    != Some(refresh_token.as_slice())
+                {
+                    tx.commit()?;
+                    continue;
+                }
+                tx.execute(
+                    "UPDATE connections SET status = 'needs_reauth', last_error = ?2 WHERE id = ?1",
+                    params![conn_id, format!("invalid_grant{description}")],
+                )?;
+                audit::record_on(
+                    &tx,
+                    actor,
+                    Some(conn_id),
+                    "token.refresh_failed",
+                    Some("invalid_grant"),
+                )?;
+                tx.commit()?;
+                return Err(needs_reauth(conn_id, &provider));
+            }
+            Err(e @ Error::Http { .. }) if !retried_unknown_outcome && is_outcome_unknown(&e) => {
+                // SEC-30: the server may have rotated; try once more, then give up cleanly.
+                retried_unknown_outcome = true;
+                tx.commit()?;
+                continue;
+            }
+            Err(e) => {
+                let code = match &e {
+                    Error::TokenEndpoint { error, .. } => error.clone(),
+                    other => other.code().to_string(),
+                };
+                tx.execute(
+                    "UPDATE connections SET last_error = ?2 WHERE id = ?1",
+                    params![conn_id, e.to_string()],
+                )?;
+                audit::record_on(
+                    &tx,
+                    actor,
+                    Some(conn_id),
+                    "token.refresh_failed",
+                    Some(&code),
+                )?;
+                tx.commit()?;
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// A dropped connection after the request was sent: the server may have rotated (SEC-30), so
+/// one retry is worth it. A timeout is not retried: the whole call must fail within its 15 s
+/// budget (issue 4, Faults), and the next call tries again anyway.
+fn is_outcome_unknown(e: &Error) -> bool {
+    let text = e.to_string();
+    !text.contains("timeout")
+        && (text.contains("reading the response failed") || text.contains("error sending request"))
+}
+
+fn request_refresh(
+    vault: &Vault,
+    def: &ProviderDef,
+    snap: &Snapshot,
+    refresh_token: &[u8],
+) -> Result<token::Tokens> {
+    let client = vault
+        .provider_client(&def.id)?
+        .ok_or_else(|| Error::BadInput(format!("no OAuth app configured for {}", def.id)))?;
+    let endpoints = Endpoints::of(def, &snap.vars, false)?;
+    let req = endpoints.request(def, &client.client_id);
+    let auth = ClientAuth {
+        client_id: &client.client_id,
+        client_secret: client.client_secret.as_ref(),
+    };
+    let mut form = vec![
+        (
+            "grant_type".to_string(),
+            Zeroizing::new("refresh_token".to_string()),
+        ),
+        (
+            "refresh_token".to_string(),
+            Zeroizing::new(String::from_utf8_lossy(refresh_token).into_owned()),
+        ),
+    ];
+    for (k, v) in &def.token_params {
+        form.push((k.clone(), Zeroizing::new(v.clone())));
+    }
+    token::token_request(&def.id, &req, &auth, form)
+}
+
+/// Token and revocation endpoints of a provider, from the catalog or its discovery document.
+pub(crate) struct Endpoints {
+    pub token_url: String,
+    pub revocation_url: Option<String>,
+}
+
+impl Endpoints {
+    /// `want_revocation`: also discover the revocation endpoint when the catalog has none.
+    pub(crate) fn of(
+        def: &ProviderDef,
+        vars: &std::collections::BTreeMap<String, String>,
+        want_revocation: bool,
+    ) -> Result<Endpoints> {
+        let resolved = def.resolve(vars)?;
+        let needs_discovery =
+            resolved.token_url.is_none() || (want_revocation && resolved.revocation_url.is_none());
+        let meta = match (&resolved.issuer, needs_discovery) {
+            (Some(issuer), true) => Some(discovery::discover(issuer)?),
+            _ => None,
+        };
+        let token_url = resolved
+            .token_url
+            .clone()
+            .or_else(|| meta.as_ref().and_then(|m| m.token_endpoint.clone()))
+            .ok_or_else(|| Error::Catalog {
+                reason: format!("{}: no token endpoint", def.id),
+            })?;
+        let revocation_url = resolved
+            .revocation_url
+            .clone()
+            .or_else(|| meta.as_ref().and_then(|m| m.revocation_endpoint.clone()));
+        Ok(Endpoints {
+            token_url,
+            revocation_url,
+        })
+    }
+
+    pub(crate) fn request(&self, def: &ProviderDef, client_id: &str) -> FlowRequest {
+        FlowRequest {
+            client_id: client_id.to_string(),
+            scopes: vec![],
+            vars: Default::default(),
+            token_url: self.token_url.clone(),
+            userinfo_url: None,
+            jwks_uri: None,
+            iss_required: false,
+            token_auth_method: def.token_auth_method,
+            token_response: def.token_response,
+            token_params: def.token_params.clone(),
+            identity: None,
+            openid: false,
+        }
+    }
+}
+
+/// The refresh margin for one token: the configured margin, but at most half the token's
+/// lifetime. Without the cap, a token that lives less than the margin (seconds-long test tokens,
+/// some providers' 5-minute tokens with a 10-minute margin) would be "expiring" the moment it is
+/// minted, and every caller would refresh again: more than one refresh per expiry.
+fn effective_margin(margin: i64, expires_at: i64, issued_at: i64) -> i64 {
+    margin.min(((expires_at - issued_at) / 2).max(0))
+}
+
+/// A random lease holder id for this call.
+fn holder_id() -> String {
+    let mut b = [0u8; 12];
+    let _ = getrandom::fill(&mut b);
+    format!("{}-{}", std::process::id(), hex::encode(b))
+}
