@@ -117,7 +117,9 @@ mod tests {
                 what: "x".into(),
                 reason: "x".into(),
             },
-            Error::FlowFailed { message: "x".into() },
+            Error::FlowFailed {
+                message: "x".into(),
+            },
             Error::FlowTimeout,
             Error::NeedsReauth {
                 connection: "x".into(),

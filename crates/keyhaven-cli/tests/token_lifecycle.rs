@@ -270,3 +270,51 @@ fn list_shows_expiry_status_offline() {
         serde_json::from_str(&f.s.kh_ok(&["list", "--json"])).unwrap();
     assert_eq!(list.len(), 1);
 }
+
+#[test]
+fn show_inspects_tokens_offline_with_decoded_unverified_claims() {
+    let f = flow();
+    let id = f.connect("alice");
+    drop(f.server); // the network is gone: everything below reads the vault only
+    let v: serde_json::Value = serde_json::from_str(&f.s.kh_ok(&["show", &id, "--json"])).unwrap();
+    assert_eq!(v["provider"], "testas");
+    assert_eq!(v["has_refresh_token"], true);
+    assert!(
+        v["token_type"].is_string(),
+        "token type stored at creation: {v}"
+    );
+    assert!(
+        v["extra"].is_object(),
+        "extra response fields stored at creation: {v}"
+    );
+    assert!(
+        v["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "openid")
+    );
+    assert!(
+        v["scopes_requested"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "offline_access")
+    );
+    let fields = v["fields"].as_array().unwrap();
+    let field = |name: &str| fields.iter().find(|f| f["name"] == name).unwrap().clone();
+    let id_token = field("id_token");
+    assert!(id_token["value"].is_null(), "masked without --reveal");
+    assert_eq!(id_token["jwt"]["unverified"], true);
+    assert_eq!(id_token["jwt"]["claims"]["sub"], "alice");
+    assert!(id_token["jwt"]["header"]["alg"].is_string());
+    assert!(
+        id_token["jwt"]["times"]["exp"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert!(field("refresh_token")["age_secs"].as_i64().unwrap() >= 0);
+    let text = f.s.kh_ok(&["show", &id]);
+    assert!(text.contains("NOT verified"), "{text}");
+}

@@ -108,7 +108,8 @@ impl Vault {
                 let id = new_id()?;
                 tx.execute(
                     "INSERT INTO connections (id, provider_id, account, auth_mode, scopes_granted,
-                     expires_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                     expires_at, created_at, updated_at, scopes_requested, token_type, extra)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
                     params![
                         id,
                         new.provider_id,
@@ -116,7 +117,10 @@ impl Vault {
                         new.auth_mode,
                         scopes,
                         new.expires_at,
-                        now
+                        now,
+                        requested,
+                        new.token_type,
+                        extra
                     ],
                 )?;
                 (id, "connection.created")
@@ -192,12 +196,28 @@ impl Vault {
         let summary = self
             .connection_summary(id)?
             .ok_or_else(|| crate::error::Error::BadInput(format!("no connection {id}")))?;
-        let (requested, token_type, extra, created, updated): (String, Option<String>, String, i64, i64) =
-            self.conn().query_row(
-                "SELECT scopes_requested, token_type, extra, created_at, updated_at FROM connections WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )?;
+        let (requested, token_type, extra, created, updated, last_error): (
+            String,
+            Option<String>,
+            String,
+            i64,
+            i64,
+            Option<String>,
+        ) = self.conn().query_row(
+            "SELECT scopes_requested, token_type, extra, created_at, updated_at, last_error
+             FROM connections WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )?;
         let mut stmt = self.conn().prepare(
             "SELECT name, value, is_secret, updated_at FROM connection_fields WHERE connection_id = ?1 ORDER BY name",
         )?;
@@ -217,6 +237,8 @@ impl Vault {
                     length: value.len(),
                     value: shown,
                     updated_at: format_time(updated),
+                    age_secs: OffsetDateTime::now_utc().unix_timestamp() - updated,
+                    jwt: crate::tokens::inspect::unverified_claims(&value),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -230,7 +252,9 @@ impl Vault {
             extra: serde_json::from_str(&extra).unwrap_or(serde_json::Value::Null),
             created_at: format_time(created),
             updated_at: format_time(updated),
+            has_refresh_token: fields.iter().any(|f| f.name == "refresh_token"),
             fields,
+            last_error,
         })
     }
 }
@@ -282,6 +306,10 @@ pub struct FieldInfo {
     pub value: Option<String>,
     /// Last change.
     pub updated_at: String,
+    /// Seconds since the last change (e.g. the refresh token's age).
+    pub age_secs: i64,
+    /// For a JWT: its header and claims, decoded for display and NOT verified.
+    pub jwt: Option<crate::tokens::inspect::UnverifiedJwt>,
 }
 
 /// What `show` prints.
@@ -302,6 +330,10 @@ pub struct ConnectionDetails {
     pub updated_at: String,
     /// Stored fields.
     pub fields: Vec<FieldInfo>,
+    /// Whether a refresh token is stored.
+    pub has_refresh_token: bool,
+    /// The last refresh or flow error, if any.
+    pub last_error: Option<String>,
 }
 
 fn new_id() -> Result<String> {

@@ -40,12 +40,26 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
         d.scopes_requested.join(" ")
     );
     println!("Created     {}   updated {}", d.created_at, d.updated_at);
+    if let Some(e) = &d.last_error {
+        println!("Last error  {e}");
+    }
     for f in &d.fields {
         let value = match &f.value {
             Some(v) => v.clone(),
             None => format!("•••••••• ({} bytes, --reveal to show)", f.length),
         };
-        println!("  {:14} {}", f.name, value);
+        println!(
+            "  {:14} {}  (updated {}, {} s ago)",
+            f.name, value, f.updated_at, f.age_secs
+        );
+        if let Some(jwt) = &f.jwt {
+            println!("  {:14} JWT, decoded for display, NOT verified:", "");
+            println!("  {:14}   header {}", "", jwt.header);
+            println!("  {:14}   claims {}", "", jwt.claims);
+            for (k, v) in &jwt.times {
+                println!("  {:14}   {k} = {}", "", v.as_str().unwrap_or_default());
+            }
+        }
     }
     Ok(())
 }

@@ -18,6 +18,7 @@
 //! failure (timeout, dropped connection: outcome unknown) is retried once. Every outcome is in the
 //! audit log with its error code, never the token.
 
+pub mod inspect;
 mod revoke;
 
 pub use revoke::{DisconnectReport, disconnect};
