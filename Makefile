@@ -47,6 +47,7 @@ build: deps-build ui
 bench: deps-build oauth-server
 	$(CARGO) bench -p keyhaven-core --bench vault_open
 	$(CARGO) bench -p keyhaven-core --bench connect_flow
+	$(CARGO) bench -p keyhaven-core --bench tokens
 
 clean-ui:
 	rm -rf ui/node_modules ui/dist tests/oauth-server/node_modules

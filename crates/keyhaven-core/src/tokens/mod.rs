@@ -125,12 +125,29 @@ pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Res
     }
     let token = read_field(vault.conn(), conn_id, "access_token")?
         .ok_or_else(|| Error::BadInput(format!("connection {conn_id} has no access token")))?;
-    vault.conn().execute(
-        "UPDATE connections SET last_used_at = ?2 WHERE id = ?1",
-        params![conn_id, now()],
-    )?;
-    audit::record(vault, Some(conn_id), "token.handed_out", None)?;
+    record_hand_out(vault, conn_id)?;
     Ok(token)
+}
+
+/// Records a hand-out (last-used time and audit row) in one transaction.
+///
+/// This is the hot path of `keyhaven token`, so it commits with `synchronous=NORMAL`: in WAL
+/// mode that survives a crash of the application and loses at most the newest audit rows on a
+/// power cut. Token rotation, which must never lose a refresh token, keeps `FULL`.
+fn record_hand_out(vault: &mut Vault, conn_id: &str) -> Result<()> {
+    let actor = vault.actor();
+    vault.conn().execute_batch("PRAGMA synchronous = NORMAL")?;
+    let outcome = (|| -> Result<()> {
+        let tx = vault.conn_mut().transaction()?;
+        tx.execute(
+            "UPDATE connections SET last_used_at = ?2 WHERE id = ?1",
+            params![conn_id, now()],
+        )?;
+        audit::record_on(&tx, actor, Some(conn_id), "token.handed_out", None)?;
+        Ok(tx.commit()?)
+    })();
+    vault.conn().execute_batch("PRAGMA synchronous = FULL")?;
+    outcome
 }
 
 /// Forces one refresh now (or joins one already running in another process).
