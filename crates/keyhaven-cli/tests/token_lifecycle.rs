@@ -332,3 +332,94 @@ fn show_inspects_tokens_offline_with_decoded_unverified_claims() {
     let text = f.s.kh_ok(&["show", &id]);
     assert!(text.contains("NOT verified"), "{text}");
 }
+
+/// Runs `connect testas --device --json`, drives the printed verification URL with the scripted
+/// browser, and returns the finished `connect` output.
+fn device_connect(f: &Flow, browser_env: &[(&str, &str)]) -> std::process::Output {
+    use std::io::BufRead;
+    let mut child = f.spawn_connect(&["testas", "--device", "--json"], &[]);
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut printed = String::new();
+    let mut complete = None;
+    while complete.is_none() {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "connect ended early: {printed}"
+        );
+        printed.push_str(&line);
+        if let Some(rest) = line.strip_prefix("(or open ") {
+            complete = Some(rest.trim_end().trim_end_matches(" directly)").to_string());
+        }
+    }
+    assert!(printed.contains("and enter the code: "), "{printed}");
+    let url = complete.unwrap();
+    assert!(url.starts_with(&f.server.issuer), "{url}");
+    let browser = crate::support::oauth::repo_root().join("tests/oauth-server/browser.mjs");
+    let mut b = std::process::Command::new("node");
+    b.arg(browser).arg(&url);
+    for (k, v) in browser_env {
+        b.env(k, v);
+    }
+    let _ = crate::support::output_within(&mut b, 60);
+    // The rest of stdout (the JSON) is read on a thread, so a stuck `connect` is killed by
+    // wait_child's deadline instead of blocking this read.
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+        rest
+    });
+    let mut out = wait_child(child, 60);
+    out.stdout = rest.join().unwrap().into_bytes();
+    out
+}
+
+/// A server whose device codes live 30 s: a stuck test ends quickly.
+fn device_server() -> Flow {
+    Flow::with_server(AuthServer::start_with(&[("KH_AS_DEVICE_CODE_TTL", "30")]))
+}
+
+#[test]
+fn device_flow_connects_after_approval_on_another_device() {
+    let f = device_server();
+    let out = device_connect(&f, &[]);
+    assert!(out.status.success(), "{out:?}");
+    let conn: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(conn["account"], "alice");
+    assert!(
+        f.server
+            .token_requests("urn:ietf:params:oauth:grant-type:device_code")
+            >= 1
+    );
+    let token = f.access_token(conn["id"].as_str().unwrap());
+    assert_eq!(f.server.userinfo(&token).0, 200);
+}
+
+#[test]
+fn device_flow_denied_stops_polling_with_a_clear_message() {
+    let f = device_server();
+    let out = device_connect(&f, &[("KH_TEST_DENY", "1")]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("access_denied"),
+        "{out:?}"
+    );
+    assert!(f.connections().is_empty());
+}
+
+#[test]
+fn device_flow_refuses_a_non_web_verification_uri() {
+    // SEC-8: a file:/// URI is never shown as a place to go.
+    let f = device_server();
+    f.server.fault_json(
+        serde_json::json!({"endpoint": "device_authorization", "mode": "patch",
+        "patch": {"verification_uri": "file:///etc/passwd", "verification_uri_complete": null}}),
+    );
+    let out = f.s.kh(&["connect", "testas", "--device"]);
+    let err = assert_fails(&out, 1, "refusing the verification URI");
+    assert!(
+        !err.contains("/etc/passwd") || err.contains("unsupported scheme"),
+        "{err}"
+    );
+}

@@ -29,6 +29,10 @@ pub struct Args {
     /// Seconds to wait for the browser (at most the flow's 10-minute lifetime).
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
+    /// Use the device flow (RFC 8628): sign in on any device with a short code; nothing needs
+    /// to come back to this machine.
+    #[arg(long, conflicts_with = "redirect")]
+    device: bool,
     /// Print the connection as JSON.
     #[arg(long)]
     json: bool,
@@ -49,6 +53,21 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
         scopes: args.scopes,
         vars,
     };
+    if args.device {
+        let auth = flows::device::start_device(&vault, &args.provider, &opts)?;
+        println!("To sign in, open {}", auth.verification_uri);
+        println!("and enter the code: {}", auth.user_code);
+        if let Some(complete) = &auth.verification_uri_complete {
+            println!("(or open {complete} directly)");
+        }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        eprintln!(
+            "Waiting for approval (the code expires in {} s)...",
+            auth.expires_in
+        );
+        let conn = flows::device::poll_device(&mut vault, auth, &mut std::thread::sleep)?;
+        return finish(conn, args.json);
+    }
     let flow = flows::start(&mut vault, &args.provider, &opts)?;
     eprintln!("Opening your browser to sign in to {}.", flow.provider_id);
     eprintln!(
@@ -63,7 +82,11 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
          result back to Keyhaven, copy the address it ends on and run: keyhaven handle-url 'URL'"
     );
     let conn = flows::wait(&mut vault, flow, Duration::from_secs(args.timeout))?;
-    if args.json {
+    finish(conn, args.json)
+}
+
+fn finish(conn: keyhaven_core::connections::ConnectionSummary, json: bool) -> CliResult {
+    if json {
         print_json(&conn)
     } else {
         println!("{}", conn.id);

@@ -16,6 +16,7 @@
 
 pub mod browser;
 pub mod callback;
+pub mod device;
 pub mod loopback;
 pub mod pending;
 pub(crate) mod token;
@@ -99,10 +100,111 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
             kind_name(def.redirects[0])
         )));
     }
+    let p = prepare(vault, def, Some(kind), opts)?;
+    let authorization_url = p.authorization_url.clone().ok_or_else(|| Error::Catalog {
+        reason: format!("{}: no authorization endpoint", p.def.id),
+    })?;
+    let (def, client, scopes) = (&p.def, &p.client, &p.scopes);
+
+    let loopback = match kind {
+        RedirectKind::Loopback => Some(Loopback::bind()?),
+        RedirectKind::DeepLink => None,
+    };
+    let redirect_uri = loopback
+        .as_ref()
+        .map(Loopback::redirect_uri)
+        .unwrap_or_else(|| DEEP_LINK_REDIRECT.to_string());
+
+    // SEC-1: S256 over a 256-bit verifier; SEC-2: 256-bit state; OIDC nonce.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let state = Zeroizing::new(CsrfToken::new_random_len(32).secret().clone());
+    let nonce = p
+        .openid
+        .then(|| CsrfToken::new_random_len(32).secret().clone());
+    let url = build_authorization_url(
+        def,
+        &authorization_url,
+        &client.client_id,
+        &redirect_uri,
+        scopes,
+        &state,
+        challenge.as_str(),
+        nonce.as_deref(),
+    )?;
+
+    let expires_at = pending::now() + FLOW_TTL_SECS;
+    let flow = PendingFlow {
+        state: state.clone(),
+        provider_id: def.id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        verifier: Zeroizing::new(verifier.secret().clone()),
+        nonce,
+        issuer: p.resolved.issuer.clone(),
+        request: p.request(),
+        expires_at,
+    };
+    pending::insert(vault, &flow)?;
+    Ok(StartedFlow {
+        authorization_url: url.to_string(),
+        redirect_uri,
+        redirect_kind: kind,
+        provider_id: def.id.clone(),
+        expires_at,
+        state,
+        loopback,
+    })
+}
+
+/// A provider ready for a grant: definition, the person's app, variables, discovered metadata.
+pub(crate) struct Prepared {
+    pub def: ProviderDef,
+    pub client: crate::providers::ClientConfig,
+    pub resolved: crate::catalog::Resolved,
+    pub meta: Option<discovery::Metadata>,
+    pub authorization_url: Option<String>,
+    pub device_authorization_url: Option<String>,
+    pub token_url: String,
+    pub userinfo_url: Option<String>,
+    pub scopes: Vec<String>,
+    pub openid: bool,
+}
+
+impl Prepared {
+    /// What finishing the grant needs, snapshotted.
+    pub(crate) fn request(&self) -> FlowRequest {
+        FlowRequest {
+            client_id: self.client.client_id.clone(),
+            scopes: self.scopes.clone(),
+            vars: self.resolved.vars.clone(),
+            token_url: self.token_url.clone(),
+            userinfo_url: self.userinfo_url.clone(),
+            jwks_uri: self.meta.as_ref().and_then(|m| m.jwks_uri.clone()),
+            iss_required: self
+                .meta
+                .as_ref()
+                .is_some_and(|m| m.authorization_response_iss_parameter_supported),
+            token_auth_method: self.def.token_auth_method,
+            token_response: self.def.token_response,
+            token_params: self.def.token_params.clone(),
+            identity: self.def.identity.clone(),
+            openid: self.openid,
+        }
+    }
+}
+
+/// Resolves everything a grant needs before any request to the provider's endpoints.
+/// `kind`: the redirect kind, for the "register your app" hint.
+pub(crate) fn prepare(
+    vault: &Vault,
+    def: ProviderDef,
+    kind: Option<RedirectKind>,
+    opts: &ConnectOptions,
+) -> Result<Prepared> {
     let client = vault.provider_client(&def.id)?;
     let example_redirect = match kind {
-        RedirectKind::DeepLink => DEEP_LINK_REDIRECT.to_string(),
-        RedirectKind::Loopback => "http://127.0.0.1/callback (any port)".to_string(),
+        Some(RedirectKind::DeepLink) => DEEP_LINK_REDIRECT.to_string(),
+        Some(RedirectKind::Loopback) => "http://127.0.0.1/callback (any port)".to_string(),
+        None => "(none needed for the device flow)".to_string(),
     };
     let not_configured = |secret: bool| Error::NotConfigured {
         provider: def.id.clone(),
@@ -134,10 +236,11 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
     let authorization_url = pick(
         &resolved.authorization_url,
         meta.as_ref().map(|m| &m.authorization_endpoint),
-    )
-    .ok_or_else(|| Error::Catalog {
-        reason: format!("{}: no authorization endpoint", def.id),
-    })?;
+    );
+    let device_authorization_url = pick(
+        &resolved.device_authorization_url,
+        meta.as_ref().map(|m| &m.device_authorization_endpoint),
+    );
     let token_url = pick(
         &resolved.token_url,
         meta.as_ref().map(|m| &m.token_endpoint),
@@ -155,66 +258,17 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
         opts.scopes.clone()
     };
     let openid = scopes.iter().any(|s| s == "openid");
-
-    let loopback = match kind {
-        RedirectKind::Loopback => Some(Loopback::bind()?),
-        RedirectKind::DeepLink => None,
-    };
-    let redirect_uri = loopback
-        .as_ref()
-        .map(Loopback::redirect_uri)
-        .unwrap_or_else(|| DEEP_LINK_REDIRECT.to_string());
-
-    // SEC-1: S256 over a 256-bit verifier; SEC-2: 256-bit state; OIDC nonce.
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let state = Zeroizing::new(CsrfToken::new_random_len(32).secret().clone());
-    let nonce = openid.then(|| CsrfToken::new_random_len(32).secret().clone());
-    let url = build_authorization_url(
-        &def,
-        &authorization_url,
-        &client.client_id,
-        &redirect_uri,
-        &scopes,
-        &state,
-        challenge.as_str(),
-        nonce.as_deref(),
-    )?;
-
-    let expires_at = pending::now() + FLOW_TTL_SECS;
-    let flow = PendingFlow {
-        state: state.clone(),
-        provider_id: def.id.clone(),
-        redirect_uri: redirect_uri.clone(),
-        verifier: Zeroizing::new(verifier.secret().clone()),
-        nonce,
-        issuer: resolved.issuer.clone(),
-        request: FlowRequest {
-            client_id: client.client_id.clone(),
-            scopes,
-            vars: resolved.vars.clone(),
-            token_url,
-            userinfo_url,
-            jwks_uri: meta.as_ref().and_then(|m| m.jwks_uri.clone()),
-            iss_required: meta
-                .as_ref()
-                .is_some_and(|m| m.authorization_response_iss_parameter_supported),
-            token_auth_method: def.token_auth_method,
-            token_response: def.token_response,
-            token_params: def.token_params.clone(),
-            identity: def.identity.clone(),
-            openid,
-        },
-        expires_at,
-    };
-    pending::insert(vault, &flow)?;
-    Ok(StartedFlow {
-        authorization_url: url.to_string(),
-        redirect_uri,
-        redirect_kind: kind,
-        provider_id: def.id.clone(),
-        expires_at,
-        state,
-        loopback,
+    Ok(Prepared {
+        def,
+        client,
+        resolved,
+        meta,
+        authorization_url,
+        device_authorization_url,
+        token_url,
+        userinfo_url,
+        scopes,
+        openid,
     })
 }
 
@@ -338,30 +392,49 @@ fn finish(
         &flow.redirect_uri,
     )?;
     drop(flow.verifier);
+    save_tokens(
+        vault,
+        provider,
+        &flow.request,
+        flow.issuer.as_deref(),
+        flow.nonce.as_deref(),
+        tokens,
+    )
+}
 
-    let id_claims = match (&tokens.id_token, &flow.issuer, &flow.request.jwks_uri) {
+/// The common end of every interactive grant: verify the id token, name the account, save the
+/// connection (same account again: updated in place).
+pub(crate) fn save_tokens(
+    vault: &mut Vault,
+    provider: String,
+    request: &FlowRequest,
+    issuer: Option<&str>,
+    nonce: Option<&str>,
+    tokens: token::Tokens,
+) -> Result<ConnectionSummary> {
+    let id_claims = match (&tokens.id_token, issuer, &request.jwks_uri) {
         (Some(id), Some(issuer), Some(jwks)) => Some(token::verify_id_token(
             id,
             issuer,
-            &flow.request.client_id,
+            &request.client_id,
             jwks,
-            flow.nonce.as_deref(),
+            nonce,
         )?),
-        (None, Some(_), Some(_)) if flow.request.openid => {
+        (None, Some(_), Some(_)) if request.openid => {
             return Err(Error::IdTokenInvalid {
                 reason: "openid was requested but the response has no id_token".into(),
             });
         }
         _ => None,
     };
-    let account = token::account_name(&provider, &flow.request, &tokens, id_claims.as_ref())?;
+    let account = token::account_name(&provider, request, &tokens, id_claims.as_ref())?;
     let granted: Vec<String> = match &tokens.scope {
         Some(s) => s
             .split([' ', ','])
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
-        None => flow.request.scopes.clone(),
+        None => request.scopes.clone(),
     };
     let expires_at = tokens.expires_in.map(|s| pending::now() + s);
     let mut fields = vec![(
@@ -375,17 +448,17 @@ fn finish(
         fields.push(("id_token".into(), FieldValue::Secret(it)));
     }
     let mut extra = tokens.extra;
-    if !flow.request.vars.is_empty() {
+    if !request.vars.is_empty() {
         extra.insert(
             "keyhaven_vars".into(),
-            serde_json::to_value(&flow.request.vars).unwrap_or(Value::Null),
+            serde_json::to_value(&request.vars).unwrap_or(Value::Null),
         );
     }
     let id = vault.save_connection(NewConnection {
         provider_id: provider,
         account,
         auth_mode: "oauth2".into(),
-        scopes_requested: flow.request.scopes.clone(),
+        scopes_requested: request.scopes.clone(),
         scopes_granted: granted,
         token_type: tokens.token_type,
         expires_at,

@@ -254,7 +254,8 @@ pub(crate) fn verify_id_token(
     let token: CoreIdToken = text.parse().map_err(|_| invalid("malformed JWT".into()))?;
     let issuer_url =
         IssuerUrl::new(issuer.to_string()).map_err(|e| invalid(format!("issuer: {e}")))?;
-    let nonce = Nonce::new(nonce.unwrap_or_default().to_string());
+    // A flow that sent a nonce requires it back; the device grant sends none and requires none.
+    let expected_nonce = nonce.map(|n| Nonce::new(n.to_string()));
     let check = |jwks: CoreJsonWebKeySet| {
         let verifier = CoreIdTokenVerifier::new_public_client(
             ClientId::new(client_id.to_string()),
@@ -273,7 +274,15 @@ pub(crate) fn verify_id_token(
             CoreJwsSigningAlgorithm::EcdsaP384Sha384,
             CoreJwsSigningAlgorithm::EdDsa,
         ]);
-        token.claims(&verifier, &nonce).map(|_| ())
+        match &expected_nonce {
+            Some(n) => token.claims(&verifier, n).map(|_| ()),
+            None => token
+                .claims(&verifier, |got: Option<&Nonce>| match got {
+                    None => Ok(()),
+                    Some(_) => Err("an unexpected nonce".to_string()),
+                })
+                .map(|_| ()),
+        }
     };
     // Unknown kid: fetch the JWKS once more (keys rotate), then give up.
     let mut last = None;
