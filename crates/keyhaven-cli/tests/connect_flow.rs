@@ -61,17 +61,7 @@ fn deep_link_round_trip_connects_and_the_token_works_at_userinfo() {
 #[test]
 fn loopback_round_trip_with_a_static_page_and_the_port_closed_afterwards() {
     let f = Flow::new();
-    let child = f.spawn_connect(
-        &[
-            "testas",
-            "--redirect",
-            "loopback",
-            "--json",
-            "--timeout",
-            "60",
-        ],
-        &[],
-    );
+    let child = f.spawn_loopback(&[]);
     let url = f.redirect_url();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let out = wait_child(child, 30);
@@ -466,17 +456,7 @@ fn port_of(url: &str) -> u16 {
 fn loopback_listener_neutralises_bad_requests_and_still_takes_the_real_callback() {
     // SEC-15: POST, Host: evil, other paths, a decoy with a wrong state, then the real one.
     let f = Flow::new();
-    let child = f.spawn_connect(
-        &[
-            "testas",
-            "--redirect",
-            "loopback",
-            "--json",
-            "--timeout",
-            "60",
-        ],
-        &[("KH_TEST_NO_DELIVER", "1")],
-    );
+    let child = f.spawn_loopback(&[("KH_TEST_NO_DELIVER", "1")]);
     let url = f.redirect_url();
     let port = port_of(&url);
     let target = &url[format!("http://127.0.0.1:{port}").len()..];

@@ -226,6 +226,21 @@ impl Flow {
             .unwrap()
     }
 
+    /// Starts `keyhaven connect testas --redirect loopback --json` in the background.
+    pub fn spawn_loopback(&self, browser_env: &[(&str, &str)]) -> Child {
+        self.spawn_connect(
+            &[
+                "testas",
+                "--redirect",
+                "loopback",
+                "--json",
+                "--timeout",
+                "60",
+            ],
+            browser_env,
+        )
+    }
+
     /// Waits for the browser to have written the redirect URL.
     pub fn redirect_url(&self) -> String {
         wait_for_file(&self.redirect_file)

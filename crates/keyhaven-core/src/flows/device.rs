@@ -248,15 +248,8 @@ mod tests {
         (port, handle)
     }
 
-    #[test]
-    fn polling_honours_interval_and_slow_down_and_stops_on_success() {
-        // SEC-8: pending, slow_down, pending, then a token: sleeps of 5, 5, 10, 10 seconds.
-        let (port, server) = scripted_server(vec![
-            r#"{"error":"authorization_pending"}"#,
-            r#"{"error":"slow_down"}"#,
-            r#"{"error":"authorization_pending"}"#,
-            r#"{"access_token":"AT","token_type":"Bearer","expires_in":60,"account":"dev"}"#,
-        ]);
+    /// A passphrase vault with a custom provider `scripted` whose endpoints are on `port`.
+    fn scripted_vault(port: u16) -> (tempfile::TempDir, Vault, String) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = crate::paths::DataDir::new(tmp.path().join("v"));
         let mut vault = Vault::init(&dir, KeyChoice::Passphrase, &mut Pass, Actor::Cli).unwrap();
@@ -271,6 +264,19 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
+        (tmp, vault, base)
+    }
+
+    #[test]
+    fn polling_honours_interval_and_slow_down_and_stops_on_success() {
+        // SEC-8: pending, slow_down, pending, then a token: sleeps of 5, 5, 10, 10 seconds.
+        let (port, server) = scripted_server(vec![
+            r#"{"error":"authorization_pending"}"#,
+            r#"{"error":"slow_down"}"#,
+            r#"{"error":"authorization_pending"}"#,
+            r#"{"access_token":"AT","token_type":"Bearer","expires_in":60,"account":"dev"}"#,
+        ]);
+        let (_tmp, mut vault, base) = scripted_vault(port);
         let auth = DeviceAuthorization {
             verification_uri: format!("{base}/device"),
             verification_uri_complete: None,
@@ -281,16 +287,6 @@ mod tests {
             provider_id: "scripted".into(),
             issuer: None,
             request: FlowRequest {
-                client_id: "c".into(),
-                scopes: vec![],
-                vars: Default::default(),
-                token_url: format!("{base}/token"),
-                userinfo_url: None,
-                jwks_uri: None,
-                iss_required: false,
-                token_auth_method: Default::default(),
-                token_response: Default::default(),
-                token_params: Default::default(),
                 identity: Some(Identity {
                     source: IdentitySource::TokenResponse,
                     fields: vec!["/account".into()],
@@ -299,7 +295,7 @@ mod tests {
                     body: None,
                     token_header: None,
                 }),
-                openid: false,
+                ..FlowRequest::for_test(&format!("{base}/token"))
             },
         };
         let mut slept = vec![];
@@ -312,20 +308,7 @@ mod tests {
     #[test]
     fn expired_token_stops_polling() {
         let (port, server) = scripted_server(vec![r#"{"error":"expired_token"}"#]);
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::paths::DataDir::new(tmp.path().join("v"));
-        let mut vault = Vault::init(&dir, KeyChoice::Passphrase, &mut Pass, Actor::Cli).unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        vault
-            .add_custom_provider(CustomProvider {
-                id: "scripted".into(),
-                authorization_url: Some(format!("{base}/auth")),
-                token_url: Some(format!("{base}/token")),
-                userinfo_url: Some(format!("{base}/me")),
-                client_id: "c".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let (_tmp, mut vault, base) = scripted_vault(port);
         let def = vault.provider_def("scripted").unwrap();
         let p = prepare(&vault, def, None, &ConnectOptions::default()).unwrap();
         let auth = DeviceAuthorization {

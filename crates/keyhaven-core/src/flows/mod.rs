@@ -428,14 +428,7 @@ pub(crate) fn save_tokens(
         _ => None,
     };
     let account = token::account_name(&provider, request, &tokens, id_claims.as_ref())?;
-    let granted: Vec<String> = match &tokens.scope {
-        Some(s) => s
-            .split([' ', ','])
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        None => request.scopes.clone(),
-    };
+    let granted = tokens.granted_scopes(&request.scopes);
     let expires_at = tokens.expires_in.map(|s| pending::now() + s);
     let mut fields = vec![(
         "access_token".to_string(),

@@ -39,6 +39,27 @@ pub(crate) struct FlowRequest {
     pub openid: bool,
 }
 
+#[cfg(test)]
+impl FlowRequest {
+    /// A minimal request for unit tests: a public client `c` and a token endpoint.
+    pub(crate) fn for_test(token_url: &str) -> FlowRequest {
+        FlowRequest {
+            client_id: "c".into(),
+            scopes: vec![],
+            vars: Default::default(),
+            token_url: token_url.into(),
+            userinfo_url: None,
+            jwks_uri: None,
+            iss_required: false,
+            token_auth_method: Default::default(),
+            token_response: Default::default(),
+            token_params: Default::default(),
+            identity: None,
+            openid: false,
+        }
+    }
+}
+
 /// A flow waiting for its redirect.
 pub(crate) struct PendingFlow {
     pub state: Zeroizing<String>,

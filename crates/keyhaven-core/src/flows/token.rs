@@ -235,6 +235,21 @@ pub(crate) fn parse_token_response(
     })
 }
 
+impl Tokens {
+    /// The granted scopes: the response's `scope` (space- or comma-separated, as providers
+    /// differ), or `requested` when the response has none (RFC 6749 §5.1: unchanged).
+    pub(crate) fn granted_scopes(&self, requested: &[String]) -> Vec<String> {
+        match &self.scope {
+            Some(s) => s
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            None => requested.to_vec(),
+        }
+    }
+}
+
 /// Keeps server-provided text printable and short.
 pub(crate) fn sanitize(s: &str) -> String {
     let clean: String = s.chars().filter(|c| !c.is_control()).take(300).collect();

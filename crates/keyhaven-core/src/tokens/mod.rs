@@ -249,38 +249,23 @@ fn refresh_inner(
         match result {
             Ok(tokens) => {
                 let t = now();
-                tx.execute(
-                    "INSERT INTO connection_fields (connection_id, name, value, is_secret, updated_at)
-                     VALUES (?1, 'access_token', ?2, 1, ?3)
-                     ON CONFLICT (connection_id, name) DO UPDATE SET value = ?2, updated_at = ?3",
-                    params![conn_id, tokens.access_token.expose_secret(), t],
-                )?;
                 // A response without a refresh token keeps the old one (SEC-29).
-                if let Some(rt) = &tokens.refresh_token {
-                    tx.execute(
-                        "INSERT INTO connection_fields (connection_id, name, value, is_secret, updated_at)
-                         VALUES (?1, 'refresh_token', ?2, 1, ?3)
-                         ON CONFLICT (connection_id, name) DO UPDATE SET value = ?2, updated_at = ?3",
-                        params![conn_id, rt.expose_secret(), t],
-                    )?;
-                }
-                if let Some(it) = &tokens.id_token {
-                    tx.execute(
-                        "INSERT INTO connection_fields (connection_id, name, value, is_secret, updated_at)
-                         VALUES (?1, 'id_token', ?2, 1, ?3)
-                         ON CONFLICT (connection_id, name) DO UPDATE SET value = ?2, updated_at = ?3",
-                        params![conn_id, it.expose_secret(), t],
-                    )?;
+                for (name, value) in [
+                    ("access_token", Some(&tokens.access_token)),
+                    ("refresh_token", tokens.refresh_token.as_ref()),
+                    ("id_token", tokens.id_token.as_ref()),
+                ] {
+                    if let Some(value) = value {
+                        tx.execute(
+                            "INSERT INTO connection_fields (connection_id, name, value, is_secret, updated_at)
+                             VALUES (?1, ?2, ?3, 1, ?4)
+                             ON CONFLICT (connection_id, name) DO UPDATE SET value = ?3, updated_at = ?4",
+                            params![conn_id, name, value.expose_secret(), t],
+                        )?;
+                    }
                 }
                 // A narrower scope in the response is recorded; no scope means unchanged.
-                let scopes = match &tokens.scope {
-                    Some(s) => s
-                        .split([' ', ','])
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                    None => snap.scopes_granted.clone(),
-                };
+                let scopes = tokens.granted_scopes(&snap.scopes_granted);
                 // updated_at must change even within the same second: peers watch it.
                 let updated = (t).max(snap.updated_at + 1);
                 tx.execute(

@@ -340,20 +340,7 @@ fn an_expired_flow_is_refused_and_removed() {
         verifier: zeroize::Zeroizing::new("v".repeat(43)),
         nonce: None,
         issuer: None,
-        request: FlowRequest {
-            client_id: "c".into(),
-            scopes: vec![],
-            vars: Default::default(),
-            token_url: "https://127.0.0.1:1/token".into(),
-            userinfo_url: None,
-            jwks_uri: None,
-            iss_required: false,
-            token_auth_method: Default::default(),
-            token_response: Default::default(),
-            token_params: Default::default(),
-            identity: None,
-            openid: false,
-        },
+        request: FlowRequest::for_test("https://127.0.0.1:1/token"),
         expires_at: pending::now() - 1,
     };
     pending::insert(&v, &flow).unwrap();
