@@ -6,6 +6,7 @@ mod support;
 mod cli_usage;
 mod connect_flow;
 mod keychain_vault;
+mod machine_grants;
 mod passphrase_vault;
 mod token_lifecycle;
 mod vault_errors;

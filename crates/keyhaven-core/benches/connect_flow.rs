@@ -54,7 +54,7 @@ fn main() {
             issuer: Some(issuer),
             scopes: vec!["openid".into(), "email".into(), "offline_access".into()],
             redirect: Some(RedirectKind::DeepLink),
-            client_id: "keyhaven-native".into(),
+            client_id: Some("keyhaven-native".into()),
             ..Default::default()
         })
         .unwrap();

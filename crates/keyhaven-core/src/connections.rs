@@ -259,8 +259,11 @@ impl Vault {
     }
 }
 
+/// The last column says whether the connection can renew its access token by itself: a refresh
+/// token, or a machine grant (client credentials, password) that simply runs again.
 const SUMMARY_SELECT: &str = "SELECT id, provider_id, account, status, expires_at, scopes_granted,
-    EXISTS (SELECT 1 FROM connection_fields f WHERE f.connection_id = connections.id
+    auth_mode IN ('oauth2_client_credentials', 'oauth2_password')
+    OR EXISTS (SELECT 1 FROM connection_fields f WHERE f.connection_id = connections.id
             AND f.name = 'refresh_token') FROM connections";
 
 /// A token expiring within this many seconds is listed as `expiring`.
@@ -268,13 +271,13 @@ pub const EXPIRING_SECS: i64 = 300;
 
 /// The status shown: the stored one (`needs_reauth`, `expired`) or, for a connected one, derived
 /// from the expiry at read time, offline.
-fn display_status(stored: String, expires_at: Option<i64>, has_refresh: bool) -> String {
+fn display_status(stored: String, expires_at: Option<i64>, renewable: bool) -> String {
     if stored != "connected" {
         return stored;
     }
     let now = OffsetDateTime::now_utc().unix_timestamp();
     match expires_at {
-        Some(e) if e <= now && !has_refresh => "expired".into(),
+        Some(e) if e <= now && !renewable => "expired".into(),
         Some(e) if e <= now + EXPIRING_SECS => "expiring".into(),
         _ => stored,
     }

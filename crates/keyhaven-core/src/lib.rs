@@ -11,6 +11,7 @@
 //! - [`providers`]: the person's own OAuth apps and custom providers.
 //! - [`tokens`]: token hand-out, refresh exactly once across processes, revocation.
 //! - [`connections`]: connections and their secret fields.
+//! - [`credentials`]: API keys and machine-grant credentials typed in, verified, stored.
 //! - [`http`]: the one HTTP client configuration (no redirects, timeouts, size cap).
 //! - [`audit`]: the audit log.
 //! - [`secret`]: the redacted, zeroized types every secret travels in.
@@ -22,6 +23,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod connections;
+pub mod credentials;
 pub mod error;
 pub mod flows;
 mod hardening;

@@ -67,10 +67,13 @@ pub struct CustomProvider {
     pub scopes: Vec<String>,
     /// Default redirect kind.
     pub redirect: Option<RedirectKind>,
-    /// Client id.
-    pub client_id: String,
+    /// Client id (the browser grant's app). Machine grants keep theirs per connection.
+    pub client_id: Option<String>,
     /// Client secret.
     pub client_secret: Option<SecretBytes>,
+    /// The grant: `Oauth2` (browser, the default), or a machine grant whose client id and secret
+    /// are each connection's own credentials (`keyhaven credentials add`).
+    pub auth_mode: Option<AuthMode>,
 }
 
 impl Vault {
@@ -174,7 +177,32 @@ impl Vault {
                 p.id, p.id
             )));
         }
-        check_client_id(&p.client_id)?;
+        let auth_mode = p.auth_mode.unwrap_or(AuthMode::Oauth2);
+        let machine = auth_mode != AuthMode::Oauth2;
+        if machine && (p.client_id.is_some() || p.client_secret.is_some()) {
+            return Err(Error::BadInput(
+                "a client-credentials or password provider keeps the client id and secret per \
+                 connection: leave them out here and give them to `keyhaven credentials add`"
+                    .into(),
+            ));
+        }
+        match &p.client_id {
+            Some(id) => check_client_id(id)?,
+            None if !machine => {
+                return Err(Error::BadInput(
+                    "give --client-id: the browser sign-in needs your OAuth app's client id".into(),
+                ));
+            }
+            None => {}
+        }
+        if !matches!(
+            auth_mode,
+            AuthMode::Oauth2 | AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password
+        ) {
+            return Err(Error::BadInput(
+                "custom providers are OAuth 2.0: browser, client credentials or password".into(),
+            ));
+        }
         for u in [
             &p.issuer,
             &p.authorization_url,
@@ -200,7 +228,7 @@ impl Vault {
             .token_url
             .clone()
             .or_else(|| from_meta(|m| m.token_endpoint.clone()));
-        if authorization_url.is_none() || token_url.is_none() {
+        if (!machine && authorization_url.is_none()) || token_url.is_none() {
             return Err(Error::BadInput(
                 "give --issuer (for discovery) or both --authorization-url and --token-url".into(),
             ));
@@ -240,9 +268,10 @@ impl Vault {
             RedirectKind::DeepLink => vec![RedirectKind::DeepLink, RedirectKind::Loopback],
             RedirectKind::Loopback => vec![RedirectKind::Loopback, RedirectKind::DeepLink],
         };
-        let token_auth_method = match (&p.client_secret, &meta) {
-            (None, _) => TokenAuthMethod::None,
-            (Some(_), Some(m))
+        let has_secret = p.client_secret.is_some() || machine;
+        let token_auth_method = match (has_secret, &meta) {
+            (false, _) => TokenAuthMethod::None,
+            (true, Some(m))
                 if !m
                     .token_endpoint_auth_methods_supported
                     .iter()
@@ -253,7 +282,7 @@ impl Vault {
             {
                 TokenAuthMethod::ClientSecretPost
             }
-            (Some(_), _) => TokenAuthMethod::ClientSecretBasic,
+            (true, _) => TokenAuthMethod::ClientSecretBasic,
         };
         let def = ProviderDef {
             id: p.id.clone(),
@@ -265,8 +294,8 @@ impl Vault {
                 .or_else(|| authorization_url.clone())
                 .unwrap_or_default(),
             register_url: None,
-            auth_mode: AuthMode::Oauth2,
-            legacy: false,
+            auth_mode,
+            legacy: auth_mode == AuthMode::Oauth2Password,
             issuer: p.issuer.clone(),
             authorization_url,
             token_url,
@@ -286,7 +315,9 @@ impl Vault {
             pkce: true,
             redirects,
             token_response: TokenResponseShape::Standard,
-            identity: Some(identity),
+            // A machine token names no person: the account is the client id or API user,
+            // unless a userinfo endpoint was given explicitly.
+            identity: (!machine || p.userinfo_url.is_some()).then_some(identity),
             variables: Default::default(),
             refresh: Refresh::default(),
             env: Default::default(),

@@ -2,14 +2,12 @@
 //! comes back (to this process's loopback port, or via the deep link to another process), then
 //! print the new connection's id (or, with --json, the connection).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use keyhaven_core::Error;
 use keyhaven_core::catalog::RedirectKind;
 use keyhaven_core::flows::{self, ConnectOptions};
 
-use super::{Ctx, RedirectArg, print_json};
+use super::{Ctx, RedirectArg, parse_vars, print_json};
 use crate::error::CliResult;
 
 /// Arguments of `keyhaven connect`.
@@ -40,13 +38,7 @@ pub struct Args {
 
 /// Runs `keyhaven connect`.
 pub fn run(ctx: &Ctx, args: Args) -> CliResult {
-    let mut vars = BTreeMap::new();
-    for v in &args.vars {
-        let (k, val) = v
-            .split_once('=')
-            .ok_or_else(|| Error::BadInput(format!("--var {v:?}: expected NAME=VALUE")))?;
-        vars.insert(k.to_string(), val.to_string());
-    }
+    let vars = parse_vars(&args.vars)?;
     let mut vault = ctx.open_vault()?;
     let opts = ConnectOptions {
         redirect: args.redirect.map(RedirectKind::from),

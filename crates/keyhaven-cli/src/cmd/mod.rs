@@ -3,6 +3,7 @@
 
 mod audit;
 mod connect;
+mod credentials;
 mod handle_url;
 mod init;
 mod list;
@@ -79,6 +80,9 @@ enum Command {
     /// The provider catalog, custom providers, and your own OAuth apps.
     #[command(subcommand)]
     Providers(providers::ProvidersCommand),
+    /// API keys and machine credentials (client credentials, password grant), verified live.
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
 }
 
 /// `--redirect deep-link|loopback`.
@@ -116,6 +120,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Refresh(args) => tokens::refresh(&ctx, args),
         Command::Disconnect(args) => tokens::disconnect(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
+        Command::Credentials(cmd) => credentials::run(&ctx, cmd),
     }
 }
 
@@ -138,6 +143,18 @@ impl Ctx {
         let dir = DataDir::from_env()?;
         Ok(Vault::open(&dir, &mut self.passphrases(None), Actor::Cli)?)
     }
+}
+
+/// Parses `--var NAME=VALUE` options.
+fn parse_vars(raw: &[String]) -> CliResult<std::collections::BTreeMap<String, String>> {
+    let mut vars = std::collections::BTreeMap::new();
+    for v in raw {
+        let (k, val) = v.split_once('=').ok_or_else(|| {
+            keyhaven_core::Error::BadInput(format!("--var {v:?}: expected NAME=VALUE"))
+        })?;
+        vars.insert(k.to_string(), val.to_string());
+    }
+    Ok(vars)
 }
 
 /// Prints a value as pretty JSON on stdout.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use keyhaven_core::catalog::RedirectKind;
+use keyhaven_core::catalog::{AuthMode, RedirectKind};
 use keyhaven_core::providers::CustomProvider;
 use keyhaven_core::secret::SecretBytes;
 use keyhaven_core::{Error, flows};
@@ -46,9 +46,13 @@ pub struct AddArgs {
     /// Issuer URL; its metadata supplies the endpoints.
     #[arg(long)]
     issuer: Option<String>,
-    /// Your app's client id at that provider.
+    /// Your app's client id at that provider (browser sign-in; machine grants take theirs per
+    /// connection in `keyhaven credentials add`).
     #[arg(long)]
-    client_id: String,
+    client_id: Option<String>,
+    /// The grant: browser sign-in (default), client credentials, or the legacy password grant.
+    #[arg(long, value_enum, default_value_t = AuthModeArg::Browser)]
+    auth_mode: AuthModeArg,
     /// Read the client secret from FILE.
     #[arg(long, value_name = "FILE")]
     client_secret_file: Option<PathBuf>,
@@ -70,6 +74,27 @@ pub struct AddArgs {
     /// Revocation endpoint (RFC 7009).
     #[arg(long)]
     revocation_url: Option<String>,
+}
+
+/// `--auth-mode` of a custom provider.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AuthModeArg {
+    /// Authorization Code + PKCE in the browser.
+    Browser,
+    /// Client credentials grant: a machine client is the account.
+    ClientCredentials,
+    /// Resource owner password grant (legacy).
+    Password,
+}
+
+impl From<AuthModeArg> for AuthMode {
+    fn from(a: AuthModeArg) -> Self {
+        match a {
+            AuthModeArg::Browser => AuthMode::Oauth2,
+            AuthModeArg::ClientCredentials => AuthMode::Oauth2ClientCredentials,
+            AuthModeArg::Password => AuthMode::Oauth2Password,
+        }
+    }
 }
 
 /// Runs a `keyhaven providers` subcommand.
@@ -107,12 +132,21 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
                 redirect: a.redirect.map(RedirectKind::from),
                 client_id: a.client_id,
                 client_secret: read_secret_file(a.client_secret_file)?,
+                auth_mode: Some(a.auth_mode.into()),
             })?;
-            println!(
-                "Added provider {} (authorization endpoint {}).",
-                def.id,
-                def.authorization_url.as_deref().unwrap_or("-")
-            );
+            match def.auth_mode {
+                AuthMode::Oauth2 => println!(
+                    "Added provider {} (authorization endpoint {}).",
+                    def.id,
+                    def.authorization_url.as_deref().unwrap_or("-")
+                ),
+                _ => println!(
+                    "Added provider {} (token endpoint {}); add an account with `keyhaven credentials add {}`.",
+                    def.id,
+                    def.token_url.as_deref().unwrap_or("-"),
+                    def.id
+                ),
+            }
             Ok(())
         }
         ProvidersCommand::Configure {

@@ -187,6 +187,23 @@ impl Session {
         output_within(self.command(keyhaven_bin()).args(args), 120)
     }
 
+    /// Runs `keyhaven ARGS` with `input` on stdin (a pipe: no terminal).
+    pub fn kh_input(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(keyhaven_bin())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        oauth::wait_child(child, 120)
+    }
+
     /// Runs `keyhaven ARGS` and asserts success.
     pub fn kh_ok(&self, args: &[&str]) -> String {
         let out = self.kh(args);

@@ -138,6 +138,23 @@ impl AuthServer {
             .unwrap()
     }
 
+    /// RFC 7662 introspection (as the confidential test client): whether the server still
+    /// considers `token` active.
+    pub fn introspect(&self, token: &str) -> bool {
+        let r: serde_json::Value = Self::http()
+            .post(format!("{}/token/introspection", self.issuer))
+            .basic_auth(
+                "keyhaven-confidential",
+                Some("keyhaven-confidential-secret"),
+            )
+            .form(&[("token", token)])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r["active"].as_bool().expect("introspection answers active")
+    }
+
     /// Calls the userinfo endpoint with an access token.
     pub fn userinfo(&self, access_token: &str) -> (u16, serde_json::Value) {
         let r = Self::http()

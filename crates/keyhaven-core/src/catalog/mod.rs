@@ -174,6 +174,20 @@ impl ProviderDef {
                 if self.token_url.is_none() && self.issuer.is_none() {
                     return Err("this mode needs token_url or an issuer".into());
                 }
+                // The grant reads these fields by name (flows::machine); an empty list means
+                // the standard ones.
+                let needed: &[&str] = if self.auth_mode == AuthMode::Oauth2Password {
+                    &["client_id", "username", "password"]
+                } else {
+                    &["client_id", "client_secret"]
+                };
+                if !self.fields.is_empty()
+                    && let Some(n) = needed
+                        .iter()
+                        .find(|n| !self.fields.iter().any(|f| f.name == **n))
+                {
+                    return Err(format!("this mode needs a credential field named {n}"));
+                }
             }
             AuthMode::ApiKey | AuthMode::Basic => {
                 if self.fields.is_empty() {
@@ -254,10 +268,17 @@ impl ProviderDef {
             }
         }
         let fill = |t: &Option<String>| -> Result<Option<String>> {
-            t.as_ref().map(|t| expand(t, &vars, &self.id)).transpose()
+            t.as_ref()
+                .map(|t| expand(t, &vars, &self.id).map(redirect_for_tests))
+                .transpose()
         };
         Ok(Resolved {
-            issuer: fill(&self.issuer)?,
+            // The issuer is an identity compared byte for byte (RFC 9207): never rewritten.
+            issuer: self
+                .issuer
+                .as_ref()
+                .map(|t| expand(t, &vars, &self.id))
+                .transpose()?,
             authorization_url: fill(&self.authorization_url)?,
             token_url: fill(&self.token_url)?,
             revocation_url: fill(&self.revocation_url)?,
@@ -281,6 +302,26 @@ impl Resolved {
         .into_iter()
         .flatten()
     }
+}
+
+/// Test-only: sends a catalog endpoint `https://HOST/PATH` to a local fake at
+/// `$KEYHAVEN_TEST_API_BASE/HOST/PATH` (tests/cloud-fake), so the CLI tests can check each cloud
+/// provider's real authentication scheme without the internet.
+///
+/// Compiled into debug builds only (what `cargo test` runs); a release build ignores the
+/// variable. It is read from the process environment alone: nothing a web page, a deep link or a
+/// stored setting can reach. The base must be `http://` on a loopback address.
+pub fn redirect_for_tests(url: String) -> String {
+    #[cfg(debug_assertions)]
+    if let Ok(base) = std::env::var("KEYHAVEN_TEST_API_BASE")
+        && let Some(rest) = url.strip_prefix("https://")
+        && let Ok(b) = Url::parse(&base)
+        && b.scheme() == "http"
+        && is_loopback_host(&b)
+    {
+        return format!("{}/{rest}", base.trim_end_matches('/'));
+    }
+    url
 }
 
 /// Replaces `${name}` with the (already validated) value.

@@ -260,7 +260,7 @@ mod tests {
                 authorization_url: Some(format!("{base}/auth")),
                 token_url: Some(format!("{base}/token")),
                 userinfo_url: Some(format!("{base}/me")),
-                client_id: "c".into(),
+                client_id: Some("c".into()),
                 ..Default::default()
             })
             .unwrap();

@@ -18,6 +18,7 @@ pub mod browser;
 pub mod callback;
 pub mod device;
 pub mod loopback;
+pub(crate) mod machine;
 pub mod pending;
 pub(crate) mod token;
 
@@ -410,7 +411,7 @@ pub(crate) fn save_tokens(
     request: &FlowRequest,
     issuer: Option<&str>,
     nonce: Option<&str>,
-    tokens: token::Tokens,
+    mut tokens: token::Tokens,
 ) -> Result<ConnectionSummary> {
     let id_claims = match (&tokens.id_token, issuer, &request.jwks_uri) {
         (Some(id), Some(issuer), Some(jwks)) => Some(token::verify_id_token(
@@ -430,17 +431,9 @@ pub(crate) fn save_tokens(
     let account = token::account_name(&provider, request, &tokens, id_claims.as_ref())?;
     let granted = tokens.granted_scopes(&request.scopes);
     let expires_at = tokens.expires_in.map(|s| pending::now() + s);
-    let mut fields = vec![(
-        "access_token".to_string(),
-        FieldValue::Secret(tokens.access_token),
-    )];
-    if let Some(rt) = tokens.refresh_token {
-        fields.push(("refresh_token".into(), FieldValue::Secret(rt)));
-    }
-    if let Some(it) = tokens.id_token {
-        fields.push(("id_token".into(), FieldValue::Secret(it)));
-    }
-    let mut extra = tokens.extra;
+    let token_type = tokens.token_type.clone();
+    let mut extra = std::mem::take(&mut tokens.extra);
+    let fields = token_fields(tokens);
     if !request.vars.is_empty() {
         extra.insert(
             "keyhaven_vars".into(),
@@ -453,7 +446,7 @@ pub(crate) fn save_tokens(
         auth_mode: "oauth2".into(),
         scopes_requested: request.scopes.clone(),
         scopes_granted: granted,
-        token_type: tokens.token_type,
+        token_type,
         expires_at,
         extra: Value::Object(extra),
         fields,
@@ -461,6 +454,21 @@ pub(crate) fn save_tokens(
     vault
         .connection_summary(&id)?
         .ok_or_else(|| Error::BadInput("the new connection vanished".into()))
+}
+
+/// The secret fields of a token response: access token, and refresh and id tokens when given.
+pub(crate) fn token_fields(tokens: token::Tokens) -> Vec<(String, FieldValue)> {
+    let mut fields = vec![(
+        "access_token".to_string(),
+        FieldValue::Secret(tokens.access_token),
+    )];
+    if let Some(rt) = tokens.refresh_token {
+        fields.push(("refresh_token".into(), FieldValue::Secret(rt)));
+    }
+    if let Some(it) = tokens.id_token {
+        fields.push(("id_token".into(), FieldValue::Secret(it)));
+    }
+    fields
 }
 
 /// Waits until the flow completes (here, through the loopback port, or in another process),

@@ -31,6 +31,7 @@ use zeroize::Zeroizing;
 use crate::audit;
 use crate::catalog::{ProviderDef, discovery};
 use crate::error::{Error, Result};
+use crate::flows::machine::{self, MachineCredentials};
 use crate::flows::pending::{FlowRequest, now};
 use crate::flows::token::{self, ClientAuth};
 use crate::secret::SecretBytes;
@@ -44,6 +45,8 @@ const WAIT_LIMIT: Duration = Duration::from_secs(40);
 /// What the lifecycle needs to know about a connection, read in one go.
 struct Snapshot {
     provider_id: String,
+    auth_mode: String,
+    has_access_token: bool,
     status: String,
     expires_at: Option<i64>,
     updated_at: i64,
@@ -56,7 +59,9 @@ fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
     let row = conn
         .query_row(
             "SELECT provider_id, status, expires_at, updated_at, extra, scopes_granted,
-                    (SELECT value FROM connection_fields WHERE connection_id = c.id AND name = 'refresh_token')
+                    (SELECT value FROM connection_fields WHERE connection_id = c.id AND name = 'refresh_token'),
+                    auth_mode,
+                    EXISTS (SELECT 1 FROM connection_fields WHERE connection_id = c.id AND name = 'access_token')
              FROM connections c WHERE id = ?1",
             [id],
             |r| {
@@ -68,6 +73,8 @@ fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, Option<Vec<u8>>>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, bool>(8)?,
                 ))
             },
         )
@@ -80,6 +87,8 @@ fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
         .unwrap_or_default();
     Ok(Snapshot {
         provider_id: row.0,
+        auth_mode: row.7,
+        has_access_token: row.8,
         status: row.1,
         expires_at: row.2,
         updated_at: row.3,
@@ -117,9 +126,7 @@ pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Res
     if snap.status == "needs_reauth" {
         return Err(needs_reauth(conn_id, &snap.provider_id));
     }
-    let fresh = snap
-        .expires_at
-        .is_none_or(|e| now() + effective_margin(margin, e, snap.updated_at) < e);
+    let fresh = snap.is_fresh(margin);
     if !fresh {
         refresh_inner(vault, conn_id, &def, Some(margin), false)?;
     }
@@ -188,12 +195,8 @@ fn refresh_inner(
             return Err(needs_reauth(conn_id, &snap.provider_id));
         }
         // Someone committed a refresh since we looked: use theirs (SEC-27).
-        let refreshed_by_peer =
-            snap.updated_at != first.updated_at && snap.expires_at.is_none_or(|e| now() < e);
-        let fresh_enough = margin.is_some_and(|m| {
-            snap.expires_at
-                .is_none_or(|e| now() + effective_margin(m, e, snap.updated_at) < e)
-        });
+        let refreshed_by_peer = snap.updated_at != first.updated_at && snap.is_fresh(0);
+        let fresh_enough = margin.is_some_and(|m| snap.is_fresh(m));
         if refreshed_by_peer || (!force && fresh_enough) {
             return Ok(tx.commit()?);
         }
@@ -218,16 +221,20 @@ fn refresh_inner(
             std::thread::sleep(Duration::from_millis(50));
             continue;
         }
-        let Some(refresh_token) = snap.refresh_token.clone() else {
-            tx.execute(
+        let grant = match (snap.is_machine(), snap.refresh_token.clone()) {
+            (true, _) => Grant::Machine,
+            (false, Some(rt)) => Grant::Refresh(rt),
+            (false, None) => {
+                tx.execute(
                 "UPDATE connections SET status = 'expired' WHERE id = ?1 AND status != 'needs_reauth'",
                 [conn_id],
             )?;
-            tx.commit()?;
-            return Err(Error::Expired {
-                connection: conn_id.to_string(),
-                provider: snap.provider_id.clone(),
-            });
+                tx.commit()?;
+                return Err(Error::Expired {
+                    connection: conn_id.to_string(),
+                    provider: snap.provider_id.clone(),
+                });
+            }
         };
         tx.execute(
             "INSERT INTO refresh_leases (connection_id, holder, expires_at) VALUES (?1, ?2, ?3)
@@ -237,7 +244,10 @@ fn refresh_inner(
         tx.commit()?;
 
         // The network, outside any transaction.
-        let result = request_refresh(vault, def, &snap, &refresh_token);
+        let result = match &grant {
+            Grant::Refresh(rt) => request_refresh(vault, def, &snap, rt),
+            Grant::Machine => request_machine_token(vault, def, &snap, conn_id),
+        };
 
         let tx = vault
             .conn_mut()
@@ -288,8 +298,8 @@ fn refresh_inner(
                 let provider = snap.provider_id.clone();
                 // Re-read first: a peer may have rotated the refresh token meanwhile.
                 let now_snap = snapshot(&tx, conn_id)?;
-                if now_snap.refresh_token.as_ref().map(|t| t.as_slice())
-                    != Some(refresh_token.as_slice())
+                if let Grant::Refresh(rt) = &grant
+                    && now_snap.refresh_token.as_ref().map(|t| t.as_slice()) != Some(rt.as_slice())
                 {
                     tx.commit()?;
                     continue;
@@ -346,6 +356,51 @@ fn is_outcome_unknown(e: &Error) -> bool {
         && (text.contains("reading the response failed") || text.contains("error sending request"))
 }
 
+/// What renews a connection's access token.
+enum Grant {
+    /// RFC 6749 §6 with the stored refresh token.
+    Refresh(Zeroizing<Vec<u8>>),
+    /// The machine grant again (client credentials, password), with the stored credentials.
+    Machine,
+}
+
+impl Snapshot {
+    /// Whether the stored access token is usable for at least `margin` more seconds (capped
+    /// at half its lifetime). No expiry means it lives until revoked.
+    fn is_fresh(&self, margin: i64) -> bool {
+        self.has_access_token
+            && self
+                .expires_at
+                .is_none_or(|e| now() + effective_margin(margin, e, self.updated_at) < e)
+    }
+
+    fn is_machine(&self) -> bool {
+        matches!(
+            self.auth_mode.as_str(),
+            "oauth2_client_credentials" | "oauth2_password"
+        )
+    }
+}
+
+fn request_machine_token(
+    vault: &Vault,
+    def: &ProviderDef,
+    snap: &Snapshot,
+    conn_id: &str,
+) -> Result<token::Tokens> {
+    let creds = MachineCredentials::from_fields(def.auth_mode, &def.id, |name| {
+        read_field(vault.conn(), conn_id, name).ok().flatten()
+    })?;
+    let endpoints = Endpoints::of(def, &snap.vars, false)?;
+    let req = endpoints.request(def, &creds.client_id);
+    let scopes: Vec<String> = if snap.scopes_granted.is_empty() {
+        def.scopes.clone()
+    } else {
+        snap.scopes_granted.clone()
+    };
+    machine::request_token(def, &req, &creds, &scopes)
+}
+
 fn request_refresh(
     vault: &Vault,
     def: &ProviderDef,
@@ -381,6 +436,7 @@ fn request_refresh(
 pub(crate) struct Endpoints {
     pub token_url: String,
     pub revocation_url: Option<String>,
+    pub userinfo_url: Option<String>,
 }
 
 impl Endpoints {
@@ -408,9 +464,14 @@ impl Endpoints {
             .revocation_url
             .clone()
             .or_else(|| meta.as_ref().and_then(|m| m.revocation_endpoint.clone()));
+        let userinfo_url = resolved
+            .userinfo_url
+            .clone()
+            .or_else(|| meta.as_ref().and_then(|m| m.userinfo_endpoint.clone()));
         Ok(Endpoints {
             token_url,
             revocation_url,
+            userinfo_url,
         })
     }
 

@@ -1,0 +1,187 @@
+//! `keyhaven credentials add PROVIDER`: API keys, HTTP Basic, and the client id/secret (plus API
+//! user/password) of the machine grants, checked live unless `--no-verify`.
+//!
+//! Values come from `--field NAME=VALUE` for non-secret fields; every field not given there is
+//! asked for, in the catalog's order: on a terminal with a prompt (hidden for secrets), otherwise
+//! one line each from stdin (an empty line leaves an optional field out). A secret field on the
+//! command line is refused: argv is readable by every user of the machine.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+
+use keyhaven_core::Error;
+use keyhaven_core::credentials::{self, AddOptions};
+use keyhaven_core::secret::SecretBytes;
+use zeroize::Zeroizing;
+
+use super::{Ctx, parse_vars, print_json};
+use crate::error::CliResult;
+
+/// `keyhaven credentials ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum CredentialsCommand {
+    /// Add credentials for a provider (API key, Basic, client credentials, password grant),
+    /// verified with a live read-only call unless --no-verify.
+    Add(AddArgs),
+    /// Show the fields a provider asks for, with help and where to create them.
+    Fields {
+        /// Provider id.
+        provider: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `keyhaven credentials add`.
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// Provider id (see `keyhaven providers list`).
+    provider: String,
+    /// A non-secret field, e.g. --field project_id=... (secrets are asked for, never taken here).
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    fields: Vec<String>,
+    /// Template variable (region, zone, endpoint), e.g. --var endpoint=ovh-eu.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// Scope to request (machine grants; repeat for several).
+    #[arg(long = "scope", value_name = "S")]
+    scopes: Vec<String>,
+    /// Store without checking the credentials live (offline set-up).
+    #[arg(long)]
+    no_verify: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `keyhaven credentials` subcommand.
+pub fn run(ctx: &Ctx, cmd: CredentialsCommand) -> CliResult {
+    match cmd {
+        CredentialsCommand::Fields { provider, json } => {
+            let vault = ctx.open_vault()?;
+            let def = vault.provider_def(&provider)?;
+            let fields = credentials::fields(&def);
+            if json {
+                return print_json(&fields);
+            }
+            for f in &fields {
+                println!(
+                    "{:20} {}{}{}",
+                    f.name,
+                    f.label,
+                    if f.secret { " (secret)" } else { "" },
+                    if f.optional { " (optional)" } else { "" }
+                );
+                if !f.help.is_empty() {
+                    println!("{:20} {}", "", f.help);
+                }
+            }
+            Ok(())
+        }
+        CredentialsCommand::Add(args) => add(ctx, args),
+    }
+}
+
+fn add(ctx: &Ctx, args: AddArgs) -> CliResult {
+    let vars = parse_vars(&args.vars)?;
+    let mut vault = ctx.open_vault()?;
+    let def = vault.provider_def(&args.provider)?;
+    let fields = credentials::fields(&def);
+    let mut values: BTreeMap<String, SecretBytes> = BTreeMap::new();
+    for f in &args.fields {
+        let (name, value) = f
+            .split_once('=')
+            .ok_or_else(|| Error::BadInput(format!("--field {f:?}: expected NAME=VALUE")))?;
+        match fields.iter().find(|x| x.name == name) {
+            Some(x) if x.secret => {
+                return Err(Error::BadInput(format!(
+                    "{name} is secret: type it at the prompt or pipe it on stdin, not on the \
+                     command line (other users can read a command line)"
+                ))
+                .into());
+            }
+            _ => {
+                values.insert(name.to_string(), SecretBytes::from(value.to_string()));
+            }
+        }
+    }
+    let interactive = std::io::stdin().is_terminal();
+    let mut stdin = std::io::stdin().lock();
+    let asked: Vec<_> = fields
+        .iter()
+        .filter(|f| !values.contains_key(&f.name))
+        .collect();
+    let order: Vec<&str> = asked.iter().map(|f| f.name.as_str()).collect();
+    for f in asked.iter().copied() {
+        let value = if interactive {
+            prompt(f)?
+        } else {
+            let mut line = Zeroizing::new(String::new());
+            let n = stdin.read_line(&mut line)?;
+            if n == 0 && !f.optional {
+                return Err(Error::BadInput(format!(
+                    "{} ({}) is missing: stdin ended; give one line per field in this order: {}",
+                    f.label,
+                    f.name,
+                    order.join(", ")
+                ))
+                .into());
+            }
+            let trimmed = line.trim_end_matches(['\n', '\r']);
+            Zeroizing::new(trimmed.to_string())
+        };
+        if !value.is_empty() {
+            values.insert(f.name.clone(), SecretBytes::from(value.to_string()));
+        }
+    }
+    let report = credentials::add(
+        &mut vault,
+        &args.provider,
+        values,
+        &AddOptions {
+            verify: !args.no_verify,
+            vars,
+            scopes: args.scopes,
+        },
+    )?;
+    if args.json {
+        return print_json(&report);
+    }
+    let c = &report.connection;
+    if report.verified {
+        println!("Verified {} credentials: {}", def.name, c.account);
+        for (k, v) in report.found.iter().filter(|(k, _)| *k != "account") {
+            println!("  {k}: {v}");
+        }
+    } else {
+        println!(
+            "Stored {} credentials without checking them (--no-verify).",
+            def.name
+        );
+    }
+    println!("Connection {} ({}:{})", c.id, c.provider, c.account);
+    Ok(())
+}
+
+fn prompt(f: &keyhaven_core::catalog::CredentialField) -> CliResult<Zeroizing<String>> {
+    let label = format!(
+        "{}{}: ",
+        f.label,
+        if f.optional { " (optional)" } else { "" }
+    );
+    if !f.help.is_empty() {
+        eprintln!("{}", f.help);
+    }
+    let value = if f.secret {
+        rpassword::prompt_password(&label)
+            .map_err(|e| Error::BadInput(format!("cannot read from the terminal: {e}")))?
+    } else {
+        eprint!("{label}");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    Ok(Zeroizing::new(value))
+}

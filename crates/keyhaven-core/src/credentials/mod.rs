@@ -1,0 +1,287 @@
+//! Credentials a person types in rather than grants in a browser: API keys, HTTP Basic, and the
+//! client id/secret (plus API user/password) of the machine grants.
+//!
+//! [`add`] is the one entry point for both front ends (`keyhaven credentials add`, the desktop
+//! cloud wizard): it checks every value against the catalog's field list (name, required,
+//! pattern) without ever echoing a secret, verifies the credentials live unless told not to, and
+//! stores them as a connection whose fields keep the catalog's secret flags.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::catalog::{AuthMode, CredentialField, ProviderDef};
+use crate::connections::{ConnectionSummary, FieldValue, NewConnection};
+use crate::error::{Error, Result};
+use crate::flows::machine::{self, MachineCredentials};
+use crate::flows::token::Tokens;
+use crate::secret::SecretBytes;
+use crate::tokens::Endpoints;
+use crate::vault::Vault;
+
+/// What [`add`] is asked to do beyond the values.
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    /// Check the credentials with a live call first (the default in both front ends).
+    pub verify: bool,
+    /// Template variables (region, zone, endpoint).
+    pub vars: BTreeMap<String, String>,
+    /// Scopes for the machine grants; the catalog's defaults when empty.
+    pub scopes: Vec<String>,
+}
+
+/// What [`add`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddReport {
+    /// The stored connection.
+    #[serde(flatten)]
+    pub connection: ConnectionSummary,
+    /// Whether a live call confirmed the credentials.
+    pub verified: bool,
+    /// What the verification found (account, project, organisation, ARN ...), for display.
+    pub found: BTreeMap<String, String>,
+}
+
+/// The fields a provider asks for, in order: the catalog's list, or for a custom machine
+/// provider the grant's standard ones.
+pub fn fields(def: &ProviderDef) -> Vec<CredentialField> {
+    if !def.fields.is_empty() {
+        return def.fields.clone();
+    }
+    let field = |name: &str, label: &str, secret: bool, optional: bool| CredentialField {
+        name: name.into(),
+        label: label.into(),
+        help: String::new(),
+        secret,
+        pattern: None,
+        optional,
+    };
+    match def.auth_mode {
+        AuthMode::Oauth2ClientCredentials => vec![
+            field("client_id", "Client ID", false, false),
+            field("client_secret", "Client secret", true, false),
+        ],
+        AuthMode::Oauth2Password => vec![
+            field("client_id", "Client ID", false, false),
+            field("client_secret", "Client secret", true, true),
+            field("username", "API user", false, false),
+            field("password", "API password", true, false),
+        ],
+        _ => vec![],
+    }
+}
+
+/// Checks the given values against the provider's fields: no unknown name, every required
+/// field present, every pattern matched. Messages name the field, never the value.
+pub fn check_values(
+    def: &ProviderDef,
+    values: &BTreeMap<String, SecretBytes>,
+) -> Result<Vec<(CredentialField, Option<SecretBytes>)>> {
+    let wanted = fields(def);
+    if let Some(unknown) = values
+        .keys()
+        .find(|k| !wanted.iter().any(|f| &f.name == *k))
+    {
+        let names: Vec<&str> = wanted.iter().map(|f| f.name.as_str()).collect();
+        return Err(Error::BadInput(format!(
+            "{} has no field {unknown:?}; its fields are {}",
+            def.id,
+            names.join(", ")
+        )));
+    }
+    let mut out = Vec::new();
+    for f in wanted {
+        let value = values
+            .get(&f.name)
+            .filter(|v| !v.expose_secret().is_empty());
+        match value {
+            None if !f.optional => {
+                return Err(Error::BadInput(format!(
+                    "{}: {} ({}) is required",
+                    def.id, f.label, f.name
+                )));
+            }
+            None => out.push((f, None)),
+            Some(v) => {
+                let text = std::str::from_utf8(v.expose_secret()).map_err(|_| {
+                    Error::BadInput(format!("{}: {} is not valid UTF-8", def.id, f.label))
+                })?;
+                if text.trim() != text || text.contains(['\n', '\r', '\0']) {
+                    return Err(Error::BadInput(format!(
+                        "{}: {} has leading/trailing spaces or control characters; paste the \
+                         value alone",
+                        def.id, f.label
+                    )));
+                }
+                if let Some(p) = &f.pattern {
+                    let re = crate::catalog::anchored(p).map_err(|e| Error::Catalog {
+                        reason: format!("{} field {}: {e}", def.id, f.name),
+                    })?;
+                    if !re.is_match(text) {
+                        return Err(Error::BadInput(format!(
+                            "{}: {} does not look right (expected the format {p})",
+                            def.id, f.label
+                        )));
+                    }
+                }
+                out.push((f, Some(SecretBytes::new(v.expose_secret().to_vec()))));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Adds (or updates, same provider and account) a credential connection.
+pub fn add(
+    vault: &mut Vault,
+    provider_id: &str,
+    values: BTreeMap<String, SecretBytes>,
+    opts: &AddOptions,
+) -> Result<AddReport> {
+    let def = vault.provider_def(provider_id)?;
+    if def.auth_mode == AuthMode::Oauth2 {
+        return Err(Error::BadInput(format!(
+            "{} signs in through the browser; use `keyhaven connect {}`",
+            def.name, def.id
+        )));
+    }
+    let resolved = def.resolve(&opts.vars)?;
+    let checked = check_values(&def, &values)?;
+    let mut stored: Vec<(String, FieldValue)> = Vec::new();
+    let mut by_name: BTreeMap<String, SecretBytes> = BTreeMap::new();
+    for (f, v) in checked {
+        if let Some(v) = v {
+            by_name.insert(f.name.clone(), SecretBytes::new(v.expose_secret().to_vec()));
+            let value = if f.secret {
+                FieldValue::Secret(v)
+            } else {
+                FieldValue::Plain(String::from_utf8_lossy(v.expose_secret()).into_owned())
+            };
+            stored.push((f.name, value));
+        }
+    }
+    let mut extra = serde_json::Map::new();
+    if !resolved.vars.is_empty() {
+        extra.insert(
+            "keyhaven_vars".into(),
+            serde_json::to_value(&resolved.vars).unwrap_or_default(),
+        );
+    }
+    let scopes = if opts.scopes.is_empty() {
+        def.scopes.clone()
+    } else {
+        opts.scopes.clone()
+    };
+    let mut found = BTreeMap::new();
+    let (account, tokens) = match def.auth_mode {
+        AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password => {
+            let creds = MachineCredentials::from_fields(def.auth_mode, &def.id, |n| {
+                by_name
+                    .get(n)
+                    .map(|v| SecretBytes::new(v.expose_secret().to_vec()))
+            })?;
+            if opts.verify {
+                let endpoints = Endpoints::of(&def, &resolved.vars, false)?;
+                let mut req = endpoints.request(&def, &creds.client_id);
+                req.identity = def.identity.clone();
+                req.userinfo_url = endpoints.userinfo_url.clone();
+                req.scopes = scopes.clone();
+                let tokens = machine::request_token(&def, &req, &creds, &scopes)?;
+                let account = machine::account(&def, &req, &creds, &tokens)?;
+                found.insert("account".into(), account.clone());
+                (account, Some(tokens))
+            } else {
+                (creds.fallback_account(), None)
+            }
+        }
+        AuthMode::ApiKey | AuthMode::Basic => {
+            let account = if opts.verify {
+                let identity = verify_api_credentials(&def, &by_name, &resolved.vars)?;
+                found = identity;
+                found.get("account").cloned()
+            } else {
+                None
+            };
+            let account = account.unwrap_or_else(|| unverified_account(&def, &by_name));
+            (account, None)
+        }
+        AuthMode::Oauth2 => unreachable!("refused above"),
+    };
+    for (k, v) in &found {
+        if k != "account" {
+            extra.insert(format!("found_{k}"), serde_json::Value::String(v.clone()));
+        }
+    }
+    let mut new = NewConnection {
+        provider_id: def.id.clone(),
+        account,
+        auth_mode: auth_mode_name(def.auth_mode).into(),
+        scopes_requested: scopes.clone(),
+        scopes_granted: vec![],
+        token_type: None,
+        expires_at: None,
+        extra: serde_json::Value::Object(extra),
+        fields: stored,
+    };
+    if let Some(tokens) = tokens {
+        attach_tokens(&mut new, tokens, &scopes);
+    }
+    let id = vault.save_connection(new)?;
+    let connection = vault
+        .connection_summary(&id)?
+        .ok_or_else(|| Error::BadInput("the new connection vanished".into()))?;
+    Ok(AddReport {
+        connection,
+        verified: opts.verify,
+        found,
+    })
+}
+
+/// Puts a token response into a new connection: the token fields, expiry, type, scopes and
+/// the response's other (non-secret) fields.
+pub(crate) fn attach_tokens(new: &mut NewConnection, tokens: Tokens, requested: &[String]) {
+    new.scopes_granted = tokens.granted_scopes(requested);
+    new.expires_at = tokens.expires_in.map(|s| crate::flows::pending::now() + s);
+    new.token_type = tokens.token_type.clone();
+    if let serde_json::Value::Object(extra) = &mut new.extra {
+        for (k, v) in tokens.extra.iter() {
+            extra.insert(k.clone(), v.clone());
+        }
+    }
+    new.fields.extend(crate::flows::token_fields(tokens));
+}
+
+/// The stored name of an auth mode (`api_key`, `oauth2_client_credentials`, ...).
+pub fn auth_mode_name(mode: AuthMode) -> &'static str {
+    match mode {
+        AuthMode::Oauth2 => "oauth2",
+        AuthMode::Oauth2ClientCredentials => "oauth2_client_credentials",
+        AuthMode::Oauth2Password => "oauth2_password",
+        AuthMode::ApiKey => "api_key",
+        AuthMode::Basic => "basic",
+    }
+}
+
+/// An account name for credentials stored without verification: the first non-secret field's
+/// value (an access key id, an application key, a user name), else the provider id.
+fn unverified_account(def: &ProviderDef, values: &BTreeMap<String, SecretBytes>) -> String {
+    fields(def)
+        .iter()
+        .filter(|f| !f.secret)
+        .find_map(|f| values.get(&f.name))
+        .map(|v| String::from_utf8_lossy(v.expose_secret()).into_owned())
+        .unwrap_or_else(|| def.id.clone())
+}
+
+/// Live verification of API-key and Basic credentials. Implemented per scheme in the cloud
+/// credentials work; until then it refuses plainly rather than pretending.
+fn verify_api_credentials(
+    def: &ProviderDef,
+    _values: &BTreeMap<String, SecretBytes>,
+    _vars: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>> {
+    Err(Error::BadInput(format!(
+        "live verification of {} credentials is not available in this build; use --no-verify",
+        def.name
+    )))
+}

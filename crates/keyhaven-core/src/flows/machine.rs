@@ -1,0 +1,155 @@
+//! Grants that need no browser: client credentials (RFC 6749 §4.4) for confidential machine
+//! clients such as OVHcloud service accounts, and the resource owner password grant (§4.3),
+//! legacy, kept only for providers that offer nothing else (Contabo's API).
+//!
+//! Here the client *is* the account: its id and secret (and, for the password grant, the API
+//! user and password) are the connection's own credential fields, stored encrypted like any
+//! token. There is no refresh token to rotate; when the access token expires, the same grant
+//! runs again through the single-flight path in [`crate::tokens`], so many processes asking at
+//! once still make one request.
+
+use zeroize::Zeroizing;
+
+use super::pending::FlowRequest;
+use super::token::{self, ClientAuth, Tokens};
+use crate::catalog::{AuthMode, ProviderDef};
+use crate::error::{Error, Result};
+use crate::secret::SecretBytes;
+
+/// The stored credentials a machine grant needs. Secrets stay in [`SecretBytes`].
+pub(crate) struct MachineCredentials {
+    pub client_id: String,
+    pub client_secret: Option<SecretBytes>,
+    pub username: Option<String>,
+    pub password: Option<SecretBytes>,
+}
+
+impl std::fmt::Debug for MachineCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MachineCredentials")
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MachineCredentials {
+    /// Picks the grant's inputs out of a connection's fields (`client_id`, `client_secret`,
+    /// `username`, `password`), checking the mode has what it needs.
+    pub(crate) fn from_fields(
+        mode: AuthMode,
+        provider: &str,
+        mut take: impl FnMut(&str) -> Option<SecretBytes>,
+    ) -> Result<MachineCredentials> {
+        let text = |b: SecretBytes| String::from_utf8_lossy(b.expose_secret()).into_owned();
+        let missing = |name: &str| {
+            Error::BadInput(format!(
+                "the {provider} connection has no {name}; add its credentials again with \
+                 `keyhaven credentials add {provider}`"
+            ))
+        };
+        let client_id = take("client_id")
+            .map(text)
+            .ok_or_else(|| missing("client_id"))?;
+        let client_secret = take("client_secret");
+        let (username, password) = match mode {
+            AuthMode::Oauth2Password => (
+                Some(
+                    take("username")
+                        .map(text)
+                        .ok_or_else(|| missing("username"))?,
+                ),
+                Some(take("password").ok_or_else(|| missing("password"))?),
+            ),
+            AuthMode::Oauth2ClientCredentials => {
+                if client_secret.is_none() {
+                    return Err(missing("client_secret"));
+                }
+                (None, None)
+            }
+            other => {
+                return Err(Error::BadInput(format!(
+                    "{provider} uses {other:?}, not a machine grant"
+                )));
+            }
+        };
+        Ok(MachineCredentials {
+            client_id,
+            client_secret,
+            username,
+            password,
+        })
+    }
+
+    /// The account name when the provider has no identity endpoint: the API user for the
+    /// password grant, the client id for client credentials.
+    pub(crate) fn fallback_account(&self) -> String {
+        self.username
+            .clone()
+            .unwrap_or_else(|| self.client_id.clone())
+    }
+}
+
+/// Runs the grant once and returns the parsed tokens.
+pub(crate) fn request_token(
+    def: &ProviderDef,
+    req: &FlowRequest,
+    creds: &MachineCredentials,
+    scopes: &[String],
+) -> Result<Tokens> {
+    let mut form: Vec<(String, Zeroizing<String>)> = Vec::new();
+    match def.auth_mode {
+        AuthMode::Oauth2ClientCredentials => {
+            form.push((
+                "grant_type".into(),
+                Zeroizing::new("client_credentials".into()),
+            ));
+        }
+        AuthMode::Oauth2Password => {
+            let username = creds.username.clone().unwrap_or_default();
+            let password = creds
+                .password
+                .as_ref()
+                .map(|p| String::from_utf8_lossy(p.expose_secret()).into_owned())
+                .unwrap_or_default();
+            form.push(("grant_type".into(), Zeroizing::new("password".into())));
+            form.push(("username".into(), Zeroizing::new(username)));
+            form.push(("password".into(), Zeroizing::new(password)));
+        }
+        other => {
+            return Err(Error::BadInput(format!(
+                "{} uses {other:?}, not a machine grant",
+                def.id
+            )));
+        }
+    }
+    if !scopes.is_empty() {
+        form.push((
+            "scope".into(),
+            Zeroizing::new(scopes.join(&def.scope_separator)),
+        ));
+    }
+    for (k, v) in &def.token_params {
+        form.push((k.clone(), Zeroizing::new(v.clone())));
+    }
+    let auth = ClientAuth {
+        client_id: &creds.client_id,
+        client_secret: creds.client_secret.as_ref(),
+    };
+    token::token_request(&def.id, req, &auth, form)
+}
+
+/// The account name after a successful grant: from the provider's identity endpoint when the
+/// catalog names one, else [`MachineCredentials::fallback_account`].
+pub(crate) fn account(
+    def: &ProviderDef,
+    req: &FlowRequest,
+    creds: &MachineCredentials,
+    tokens: &Tokens,
+) -> Result<String> {
+    if def.identity.is_some() {
+        token::account_name(&def.id, req, tokens, None)
+    } else {
+        Ok(creds.fallback_account())
+    }
+}
