@@ -73,3 +73,46 @@ fn prompt(purpose: PassphrasePurpose) -> Result<Passphrase> {
     }
     Passphrase::new(first.to_string())
 }
+
+/// The passphrase of an encrypted backup (`vault export` / `vault import`): from `file`, else
+/// asked on the terminal (twice for a new backup). Not the vault's passphrase: a backup carries
+/// its own, so it can be opened on another machine.
+pub fn backup_passphrase(file: Option<&PathBuf>, new: bool) -> Result<Passphrase> {
+    let pass = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::BadPassphrase {
+                reason: format!("cannot read passphrase file {}: {e}", path.display()),
+            })?;
+            Passphrase::new(text)?
+        }
+        None if std::io::stdin().is_terminal() => {
+            let ask = |label: &str| -> Result<Zeroizing<String>> {
+                rpassword::prompt_password(label)
+                    .map(Zeroizing::new)
+                    .map_err(|e| Error::BadPassphrase {
+                        reason: format!("cannot read from the terminal: {e}"),
+                    })
+            };
+            let first = ask("Backup passphrase: ")?;
+            if new && *ask("Repeat it: ")? != *first {
+                return Err(Error::BadPassphrase {
+                    reason: "the two entries differ".into(),
+                });
+            }
+            Passphrase::new(first.to_string())?
+        }
+        None => {
+            return Err(Error::BadPassphrase {
+                reason: "the backup needs a passphrase: give --backup-passphrase-file FILE, or \
+                         run on a terminal to be asked"
+                    .into(),
+            });
+        }
+    };
+    if new && pass.expose_secret().chars().count() < MIN_NEW_LEN {
+        return Err(Error::BadPassphrase {
+            reason: format!("a backup passphrase needs at least {MIN_NEW_LEN} characters"),
+        });
+    }
+    Ok(pass)
+}

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod backup;
 mod cli_usage;
 mod connect_flow;
 mod keychain_vault;

@@ -261,10 +261,11 @@ impl Vault {
 
 /// The last column says whether the connection can renew its access token by itself: a refresh
 /// token, or a machine grant (client credentials, password) that simply runs again.
+/// A connection moved to another vault (`vault export --move`) renews nothing here.
 const SUMMARY_SELECT: &str = "SELECT id, provider_id, account, status, expires_at, scopes_granted,
-    auth_mode IN ('oauth2_client_credentials', 'oauth2_password')
+    moved_at IS NULL AND (auth_mode IN ('oauth2_client_credentials', 'oauth2_password')
     OR EXISTS (SELECT 1 FROM connection_fields f WHERE f.connection_id = connections.id
-            AND f.name = 'refresh_token') FROM connections";
+            AND f.name = 'refresh_token')) FROM connections";
 
 /// A token expiring within this many seconds is listed as `expiring`.
 pub const EXPIRING_SECS: i64 = 300;
@@ -339,7 +340,7 @@ pub struct ConnectionDetails {
     pub last_error: Option<String>,
 }
 
-fn new_id() -> Result<String> {
+pub(crate) fn new_id() -> Result<String> {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).map_err(|_| crate::error::Error::Random)?;
     Ok(format!("c_{}", hex::encode(b)))

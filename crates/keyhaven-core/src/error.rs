@@ -329,6 +329,53 @@ pub enum Error {
     /// The system's random number generator failed.
     #[error("the system random number generator failed")]
     Random,
+
+    /// The connection was exported with `--move`: another vault refreshes it now.
+    #[error(
+        "the {provider} connection {connection} was moved to another vault (exported with \
+         --move on {since}) and is no longer refreshed here; use it there, import it back, or run \
+         `keyhaven connect {provider}`"
+    )]
+    Moved {
+        /// Connection id.
+        connection: String,
+        /// Provider id.
+        provider: String,
+        /// When it was moved (RFC 3339).
+        since: String,
+    },
+
+    /// The token endpoint failed recently; this vault waits before asking again (SEC-35).
+    #[error(
+        "{provider} failed to renew the token recently ({reason}); Keyhaven waits {wait_secs} s \
+         more before asking again (`keyhaven refresh` tries now)"
+    )]
+    BackingOff {
+        /// Provider id.
+        provider: String,
+        /// The last failure.
+        reason: String,
+        /// Seconds until the next attempt.
+        wait_secs: i64,
+    },
+
+    /// A backup file that does not decrypt with the passphrase given.
+    #[error(
+        "{path}: wrong passphrase, or not a passphrase-encrypted Keyhaven backup; nothing was changed"
+    )]
+    BackupWrongPassphrase {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A backup file that is damaged, truncated or not a backup at all.
+    #[error("{path} is not a usable Keyhaven backup ({reason}); nothing was changed")]
+    BackupDamaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -347,6 +394,7 @@ impl Error {
                 | Error::BadInput(_)
                 | Error::BadRedirect { .. }
                 | Error::UnknownState
+                | Error::BackupWrongPassphrase { .. }
         )
     }
 
@@ -391,6 +439,10 @@ impl Error {
             Error::FlowFailed { .. } => "flow_failed",
             Error::NeedsReauth { .. } => "needs_reauth",
             Error::Expired { .. } => "expired",
+            Error::Moved { .. } => "moved",
+            Error::BackingOff { .. } => "backing_off",
+            Error::BackupWrongPassphrase { .. } => "backup_wrong_passphrase",
+            Error::BackupDamaged { .. } => "backup_damaged",
         }
     }
 

@@ -110,6 +110,13 @@ impl Passphrase {
     }
 }
 
+impl Passphrase {
+    /// A copy as `secrecy`'s own type, for crates that take one (age).
+    pub(crate) fn to_secret_string(&self) -> SecretString {
+        SecretString::from(self.expose_secret().to_string())
+    }
+}
+
 impl fmt::Debug for Passphrase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Passphrase([redacted])")

@@ -75,6 +75,8 @@ enum Command {
     Refresh(tokens::RefreshArgs),
     /// Revoke a connection at the provider and delete it from the vault.
     Disconnect(tokens::DisconnectArgs),
+    /// Revocations still to be confirmed by the provider (503 or timeout at disconnect).
+    Revocations(tokens::RevocationsArgs),
     /// The audit log: creations, reveals, token hand-outs, refreshes, revocations, deletions.
     Audit(audit::Args),
     /// The provider catalog, custom providers, and your own OAuth apps.
@@ -119,6 +121,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Token(args) => tokens::token(&ctx, args),
         Command::Refresh(args) => tokens::refresh(&ctx, args),
         Command::Disconnect(args) => tokens::disconnect(&ctx, args),
+        Command::Revocations(args) => tokens::revocations(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Credentials(cmd) => credentials::run(&ctx, cmd),
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use keyhaven_core::tokens::{self, TokenOptions};
 
-use super::Ctx;
+use super::{Ctx, print_json};
 use crate::error::CliResult;
 
 /// Arguments of `keyhaven token`.
@@ -86,6 +86,12 @@ pub fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> CliResult {
     for (kind, reason) in &report.not_revoked {
         eprintln!("NOT revoked at {}: {kind} ({reason}).", conn.provider);
     }
+    if !report.retry_pending.is_empty() {
+        eprintln!(
+            "Keyhaven keeps retrying the revocation of {} (`keyhaven revocations` shows it).",
+            report.retry_pending.join(", ")
+        );
+    }
     if !report.not_revoked.is_empty() {
         match &report.manual_revocation_url {
             Some(url) => eprintln!("Revoke Keyhaven's access by hand at {url}"),
@@ -99,5 +105,59 @@ pub fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> CliResult {
         "Deleted {} ({}:{}) from this vault.",
         conn.id, conn.provider, conn.account
     );
+    Ok(())
+}
+
+/// Arguments of `keyhaven revocations`.
+#[derive(Debug, clap::Args)]
+pub struct RevocationsArgs {
+    /// Retry every pending revocation now.
+    #[arg(long)]
+    retry: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Lists, or retries, revocations that did not get a definite answer at disconnect.
+pub fn revocations(ctx: &Ctx, args: RevocationsArgs) -> CliResult {
+    let mut vault = ctx.open_vault()?;
+    if args.retry {
+        let report = tokens::retry_revocations(&mut vault, true)?;
+        if args.json {
+            return print_json(&report);
+        }
+        for r in &report.revoked {
+            println!("revoked    {r}");
+        }
+        for p in &report.pending {
+            println!("pending    {p}");
+        }
+        for (a, why) in &report.abandoned {
+            println!("abandoned  {a} ({why})");
+        }
+        return Ok(());
+    }
+    let pending = tokens::pending_revocations(&vault)?;
+    if args.json {
+        return print_json(&pending);
+    }
+    if pending.is_empty() {
+        println!("No revocation pending.");
+    }
+    for p in &pending {
+        println!(
+            "{} {} {} attempts={} next={}{}",
+            p.connection_id,
+            p.provider,
+            p.token_kind,
+            p.attempts,
+            p.next_attempt_at,
+            p.last_error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+    }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `keyhaven vault status|rekey`: look at the vault itself, and change its key.
+//! `keyhaven vault status|rekey|export|import`: look at the vault itself, change its key, and
+//! move everything in and out as an encrypted (age) backup.
 
 use std::path::PathBuf;
 
@@ -6,6 +7,7 @@ use keyhaven_core::vault::{KeySourceInfo, RekeyStep, VaultStatus};
 
 use super::{Ctx, print_json};
 use crate::error::CliResult;
+use crate::passphrase::backup_passphrase;
 
 /// `keyhaven vault ...`
 #[derive(Debug, clap::Subcommand)]
@@ -23,6 +25,34 @@ pub enum VaultCommand {
         /// terminal).
         #[arg(long, value_name = "FILE")]
         new_passphrase_file: Option<PathBuf>,
+    },
+    /// Write every provider setting and connection to FILE, encrypted with a passphrase in the
+    /// age format (`age -d FILE` opens it too). Never overwrites an existing file.
+    Export {
+        /// The backup file to create.
+        file: PathBuf,
+        /// Afterwards, stop refreshing the exported OAuth connections here: their refresh
+        /// tokens belong to wherever the backup is imported.
+        #[arg(long = "move")]
+        move_: bool,
+        /// Read the backup passphrase from FILE (else asked twice on the terminal).
+        #[arg(long, value_name = "FILE", env = "KEYHAVEN_BACKUP_PASSPHRASE_FILE")]
+        backup_passphrase_file: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge an encrypted backup into this vault, reporting what was added, updated or skipped.
+    /// A damaged file or a wrong passphrase changes nothing.
+    Import {
+        /// The backup file.
+        file: PathBuf,
+        /// Read the backup passphrase from FILE (else asked on the terminal).
+        #[arg(long, value_name = "FILE", env = "KEYHAVEN_BACKUP_PASSPHRASE_FILE")]
+        backup_passphrase_file: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -46,6 +76,66 @@ pub fn run(ctx: &Ctx, cmd: VaultCommand) -> CliResult {
             vault.rekey(&mut passphrases, &mut fault_injection)?;
             let status = vault.status()?;
             println!("Re-keyed the vault; {}.", describe_key(&status.key_source));
+            Ok(())
+        }
+        VaultCommand::Export {
+            file,
+            move_,
+            backup_passphrase_file,
+            json,
+        } => {
+            let mut vault = ctx.open_vault()?;
+            let pass = backup_passphrase(backup_passphrase_file.as_ref(), true)?;
+            let report = vault.export_backup(&file, &pass, move_)?;
+            if json {
+                return print_json(&report);
+            }
+            println!(
+                "Wrote {} provider settings and {} connections to {} (age, passphrase).",
+                report.providers,
+                report.connections,
+                report.path.display()
+            );
+            if move_ {
+                eprintln!(
+                    "Marked {} connections as moved: this vault no longer refreshes them.",
+                    report.moved.len()
+                );
+            } else {
+                eprintln!(
+                    "Note: a refresh token that rotates works in one place only. After importing \
+                     this backup elsewhere, whichever vault refreshes first wins and the other \
+                     must reconnect; `--move` hands the connections over instead."
+                );
+            }
+            Ok(())
+        }
+        VaultCommand::Import {
+            file,
+            backup_passphrase_file,
+            json,
+        } => {
+            let mut vault = ctx.open_vault()?;
+            let pass = backup_passphrase(backup_passphrase_file.as_ref(), false)?;
+            let report = vault.import_backup(&file, &pass)?;
+            if json {
+                return print_json(&report);
+            }
+            for a in &report.added {
+                println!("added    {a}");
+            }
+            for u in &report.updated {
+                println!("updated  {u}");
+            }
+            for (s, why) in &report.skipped {
+                println!("skipped  {s} ({why})");
+            }
+            println!(
+                "{} added, {} updated, {} skipped.",
+                report.added.len(),
+                report.updated.len(),
+                report.skipped.len()
+            );
             Ok(())
         }
     }

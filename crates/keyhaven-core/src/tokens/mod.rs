@@ -21,7 +21,10 @@
 pub mod inspect;
 mod revoke;
 
-pub use revoke::{DisconnectReport, disconnect};
+pub use revoke::{
+    DisconnectReport, PendingRevocation, RetryReport, disconnect, pending_revocations,
+    retry_revocations,
+};
 
 use std::time::{Duration, Instant};
 
@@ -47,6 +50,10 @@ struct Snapshot {
     provider_id: String,
     auth_mode: String,
     has_access_token: bool,
+    moved_at: Option<i64>,
+    retry_after: Option<i64>,
+    failures: i64,
+    last_error: Option<String>,
     status: String,
     expires_at: Option<i64>,
     updated_at: i64,
@@ -61,7 +68,8 @@ fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
             "SELECT provider_id, status, expires_at, updated_at, extra, scopes_granted,
                     (SELECT value FROM connection_fields WHERE connection_id = c.id AND name = 'refresh_token'),
                     auth_mode,
-                    EXISTS (SELECT 1 FROM connection_fields WHERE connection_id = c.id AND name = 'access_token')
+                    EXISTS (SELECT 1 FROM connection_fields WHERE connection_id = c.id AND name = 'access_token'),
+                    moved_at, retry_after, failures, last_error
              FROM connections c WHERE id = ?1",
             [id],
             |r| {
@@ -75,6 +83,12 @@ fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
                     r.get::<_, Option<Vec<u8>>>(6)?,
                     r.get::<_, String>(7)?,
                     r.get::<_, bool>(8)?,
+                    (
+                        r.get::<_, Option<i64>>(9)?,
+                        r.get::<_, Option<i64>>(10)?,
+                        r.get::<_, i64>(11)?,
+                        r.get::<_, Option<String>>(12)?,
+                    ),
                 ))
             },
         )
@@ -89,6 +103,10 @@ fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
         provider_id: row.0,
         auth_mode: row.7,
         has_access_token: row.8,
+        moved_at: row.9.0,
+        retry_after: row.9.1,
+        failures: row.9.2,
+        last_error: row.9.3,
         status: row.1,
         expires_at: row.2,
         updated_at: row.3,
@@ -126,9 +144,23 @@ pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Res
     if snap.status == "needs_reauth" {
         return Err(needs_reauth(conn_id, &snap.provider_id));
     }
-    let fresh = snap.is_fresh(margin);
-    if !fresh {
-        refresh_inner(vault, conn_id, &def, Some(margin), false)?;
+    if !snap.is_fresh(margin) {
+        match snap.retry_after.filter(|t| *t > now()) {
+            // SEC-35: the endpoint failed recently. A token still valid (only inside the margin)
+            // is handed out; an expired one is refused without a request.
+            Some(_) if snap.is_fresh(0) => {}
+            Some(until) => {
+                return Err(Error::BackingOff {
+                    provider: snap.provider_id.clone(),
+                    reason: snap
+                        .last_error
+                        .clone()
+                        .unwrap_or_else(|| "unavailable".into()),
+                    wait_secs: until - now(),
+                });
+            }
+            None => refresh_inner(vault, conn_id, &def, Some(margin), false)?,
+        }
     }
     let token = read_field(vault.conn(), conn_id, "access_token")?
         .ok_or_else(|| Error::BadInput(format!("connection {conn_id} has no access token")))?;
@@ -194,6 +226,13 @@ fn refresh_inner(
         if snap.status == "needs_reauth" {
             return Err(needs_reauth(conn_id, &snap.provider_id));
         }
+        if let Some(at) = snap.moved_at {
+            return Err(Error::Moved {
+                connection: conn_id.to_string(),
+                provider: snap.provider_id.clone(),
+                since: crate::audit::format_time(at),
+            });
+        }
         // Someone committed a refresh since we looked: use theirs (SEC-27).
         let refreshed_by_peer = snap.updated_at != first.updated_at && snap.is_fresh(0);
         let fresh_enough = margin.is_some_and(|m| snap.is_fresh(m));
@@ -244,6 +283,17 @@ fn refresh_inner(
         tx.commit()?;
 
         // The network, outside any transaction.
+        let machine_client = match grant {
+            Grant::Machine => read_field(vault.conn(), conn_id, "client_id")?.map(|id| {
+                (
+                    String::from_utf8_lossy(id.expose_secret()).into_owned(),
+                    read_field(vault.conn(), conn_id, "client_secret")
+                        .ok()
+                        .flatten(),
+                )
+            }),
+            Grant::Refresh(_) => None,
+        };
         let result = match &grant {
             Grant::Refresh(rt) => request_refresh(vault, def, &snap, rt),
             Grant::Machine => request_machine_token(vault, def, &snap, conn_id),
@@ -252,6 +302,20 @@ fn refresh_inner(
         let tx = vault
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let still_there: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM connections WHERE id = ?1)",
+            [conn_id],
+            |r| r.get(0),
+        )?;
+        if !still_there {
+            // Disconnected while the request was out (SEC-31): what just arrived must not
+            // outlive the disconnect.
+            tx.commit()?;
+            if let Ok(tokens) = &result {
+                revoke::revoke_orphaned(vault, conn_id, def, &snap.vars, tokens, machine_client)?;
+            }
+            return Err(revoke::disconnected_meanwhile(conn_id));
+        }
         tx.execute(
             "DELETE FROM refresh_leases WHERE connection_id = ?1 AND holder = ?2",
             params![conn_id, me],
@@ -280,7 +344,8 @@ fn refresh_inner(
                 let updated = (t).max(snap.updated_at + 1);
                 tx.execute(
                     "UPDATE connections SET expires_at = ?2, status = 'connected', last_error = NULL,
-                     scopes_granted = ?3, updated_at = ?4 WHERE id = ?1",
+                     scopes_granted = ?3, updated_at = ?4, retry_after = NULL, failures = 0
+                     WHERE id = ?1",
                     params![
                         conn_id,
                         tokens.expires_in.map(|s| t + s),
@@ -329,9 +394,21 @@ fn refresh_inner(
                     Error::TokenEndpoint { error, .. } => error.clone(),
                     other => other.code().to_string(),
                 };
+                // SEC-35: a transient failure (5xx, 429, network) backs off exponentially with
+                // jitter, or as long as Retry-After says; a definite answer does not.
+                let (failures, retry_after) = if is_transient(&e) {
+                    let failures = snap.failures + 1;
+                    (
+                        failures,
+                        Some(now() + backoff_secs(failures, retry_after_secs(&e))),
+                    )
+                } else {
+                    (0, None)
+                };
                 tx.execute(
-                    "UPDATE connections SET last_error = ?2 WHERE id = ?1",
-                    params![conn_id, e.to_string()],
+                    "UPDATE connections SET last_error = ?2, failures = ?3, retry_after = ?4
+                     WHERE id = ?1",
+                    params![conn_id, e.to_string(), failures, retry_after],
                 )?;
                 audit::record_on(
                     &tx,
@@ -345,6 +422,46 @@ fn refresh_inner(
             }
         }
     }
+}
+
+/// Failures worth trying again later: the network, a 5xx or 429, or the endpoint saying it is
+/// temporarily unavailable. Not: invalid_client, invalid_scope, a malformed request.
+fn is_transient(e: &Error) -> bool {
+    match e {
+        Error::Http { .. } => true,
+        Error::TokenEndpoint { error, .. } => {
+            matches!(error.as_str(), "temporarily_unavailable" | "server_error")
+        }
+        _ => false,
+    }
+}
+
+/// Seconds to wait after `failures` transient failures in a row: none after the first (the next
+/// call may find the server recovered), then 2, 4, 8 ... up to 5 minutes, each with up to 25 %
+/// random jitter so many clients do not return in step; a server's Retry-After (capped at an
+/// hour) wins when given.
+fn backoff_secs(failures: i64, retry_after: Option<i64>) -> i64 {
+    if let Some(secs) = retry_after {
+        return secs.clamp(1, 3600);
+    }
+    if failures <= 1 {
+        return 0;
+    }
+    let base = 1i64 << (failures - 1).min(8);
+    let base = base.min(300);
+    let mut b = [0u8; 2];
+    let _ = getrandom::fill(&mut b);
+    let jitter = (u16::from_le_bytes(b) as i64 * base) / (4 * 65_535);
+    base + jitter
+}
+
+/// The `Retry-After` delta-seconds a failed request carried (see [`crate::http::status_error`]).
+fn retry_after_secs(e: &Error) -> Option<i64> {
+    let Error::Http { reason, .. } = e else {
+        return None;
+    };
+    let rest = reason.split("retry after ").nth(1)?;
+    rest.trim_end_matches(')').trim().parse().ok()
 }
 
 /// A dropped connection after the request was sent: the server may have rotated (SEC-30), so
@@ -506,4 +623,51 @@ fn holder_id() -> String {
     let mut b = [0u8; 12];
     let _ = getrandom::fill(&mut b);
     format!("{}-{}", std::process::id(), hex::encode(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_caps_and_honours_retry_after() {
+        assert_eq!(backoff_secs(1, None), 0, "the first failure does not wait");
+        for failures in 2..20 {
+            let base = (1i64 << (failures - 1).min(8)).min(300);
+            for _ in 0..20 {
+                let b = backoff_secs(failures, None);
+                assert!(b >= base && b <= base + base / 4, "{failures}: {b}");
+            }
+        }
+        assert_eq!(backoff_secs(5, Some(120)), 120);
+        assert_eq!(backoff_secs(1, Some(999_999)), 3600, "capped at an hour");
+        assert_eq!(backoff_secs(1, Some(0)), 1);
+    }
+
+    #[test]
+    fn retry_after_is_read_back_from_the_status_error() {
+        let resp = crate::http::Response {
+            status: 503,
+            content_type: "text/plain".into(),
+            retry_after: Some("42".into()),
+            body: vec![],
+        };
+        let e = crate::http::status_error("token request to x", &resp);
+        assert_eq!(retry_after_secs(&e), Some(42));
+        assert!(is_transient(&e));
+        let dated = crate::http::Response {
+            retry_after: Some("wed, 21 oct 2026 07:28:00 gmt".into()),
+            ..resp
+        };
+        assert_eq!(
+            retry_after_secs(&crate::http::status_error("x", &dated)),
+            None
+        );
+        let definite = Error::TokenEndpoint {
+            provider: "x".into(),
+            error: "invalid_client".into(),
+            description: String::new(),
+        };
+        assert!(!is_transient(&definite));
+    }
 }

@@ -2,18 +2,39 @@
 //! remotely (SEC-31).
 //!
 //! Order: the refresh token first (it can mint new access tokens), then the access token, each
-//! with the client authentication the token endpoint uses. HTTP 200 means revoked. Anything else
-//! (no endpoint, an error, a timeout) is reported plainly, with where to revoke by hand, and the
-//! local copy is deleted anyway: the person asked for it to be gone from this machine.
+//! with the client authentication the token endpoint uses (the person's OAuth app, or a machine
+//! connection's own client). HTTP 200 means revoked. A definite refusal or a missing endpoint is
+//! reported plainly, with where to revoke by hand. An uncertain outcome (5xx, timeout, network)
+//! means the token may still be live: it goes to a tombstone, retried later by
+//! [`retry_revocations`] until the provider confirms. The local copy is deleted in every case.
+//!
+//! **A late refresh cannot bring tokens back.** Disconnect first takes the connection's refresh
+//! lease, so a refresh in flight (in any process) finishes and commits before the tokens are
+//! read; and a refresh whose answer arrives after the row is gone revokes what it received
+//! (see `refresh_inner`).
 
+use std::time::{Duration, Instant};
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::{Endpoints, read_field, snapshot};
+use super::{Endpoints, holder_id, read_field, snapshot};
 use crate::audit;
-use crate::error::Result;
+use crate::catalog::ProviderDef;
+use crate::error::{Error, Result};
+use crate::flows::pending::now;
 use crate::flows::token::{ClientAuth, client_post};
+use crate::secret::SecretBytes;
 use crate::vault::Vault;
+
+/// How long disconnect holds the refresh lease: two whole revocation requests and slack, so a
+/// refresher cannot take it back while revocation is still running.
+const DISCONNECT_LEASE_SECS: i64 = 120;
+/// How long disconnect waits for a refresh in flight elsewhere.
+const LEASE_WAIT: Duration = Duration::from_secs(45);
+/// Tombstones are abandoned (and reported) after this many uncertain attempts.
+const MAX_ATTEMPTS: i64 = 20;
 
 /// What `disconnect` did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -24,10 +45,54 @@ pub struct DisconnectReport {
     pub revoked: Vec<String>,
     /// Token kinds not revoked, with the reason.
     pub not_revoked: Vec<(String, String)>,
+    /// Of those, the ones kept in a tombstone and retried later (the outcome was uncertain).
+    pub retry_pending: Vec<String>,
     /// Where the person can revoke access by hand, when something was not revoked.
     pub manual_revocation_url: Option<String>,
     /// Whether revocation was skipped on request (`--keep-remote`).
     pub kept_remote: bool,
+}
+
+/// A pending revocation, as listed (no secret in it).
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingRevocation {
+    /// The deleted connection it belonged to.
+    pub connection_id: String,
+    /// Provider id.
+    pub provider: String,
+    /// `refresh_token` or `access_token`.
+    pub token_kind: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Next attempt (RFC 3339).
+    pub next_attempt_at: String,
+    /// Why the last attempt did not confirm.
+    pub last_error: Option<String>,
+}
+
+/// What [`retry_revocations`] did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RetryReport {
+    /// `connection:kind` confirmed revoked now.
+    pub revoked: Vec<String>,
+    /// Still uncertain, to be retried.
+    pub pending: Vec<String>,
+    /// Given up (definite refusal, or too many attempts), with the reason.
+    pub abandoned: Vec<(String, String)>,
+}
+
+/// The client that authenticates revocation for one connection.
+struct RevokingClient {
+    client_id: String,
+    client_secret: Option<SecretBytes>,
+}
+
+enum Outcome {
+    Revoked,
+    /// The provider answered definitely, or cannot be asked: no point retrying.
+    Refused(String),
+    /// 5xx, timeout, network: the token may be live; retry later.
+    Uncertain(String),
 }
 
 /// Revokes (unless `keep_remote`) and deletes a connection.
@@ -39,65 +104,41 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
         kept_remote: keep_remote,
         ..Default::default()
     };
+    take_lease_for_disconnect(vault, conn_id)?;
+    let client = revoking_client(vault, &def, conn_id, snap.is_machine())?;
+    let mut tombstones = Vec::new();
     if !keep_remote {
-        let tokens = [
-            (
-                "refresh_token",
-                read_field(vault.conn(), conn_id, "refresh_token")?,
-            ),
-            (
-                "access_token",
-                read_field(vault.conn(), conn_id, "access_token")?,
-            ),
-        ];
         let endpoint = Endpoints::of(&def, &snap.vars, true).map(|e| e.revocation_url);
-        let client = vault.provider_client(&def.id)?;
-        for (kind, value) in tokens {
-            let Some(value) = value else { continue };
+        for kind in ["refresh_token", "access_token"] {
+            let Some(value) = read_field(vault.conn(), conn_id, kind)? else {
+                continue;
+            };
             let outcome = match (&endpoint, &client) {
-                (Err(e), _) => Err(format!("could not find the revocation endpoint: {e}")),
-                (Ok(None), _) => Err(format!("{} has no revocation endpoint", def.name)),
-                (_, None) => Err("no OAuth app configured to authenticate the revocation".into()),
-                (Ok(Some(url)), Some(client)) => {
-                    let auth = ClientAuth {
-                        client_id: &client.client_id,
-                        client_secret: client.client_secret.as_ref(),
-                    };
-                    let form = vec![
-                        (
-                            "token".to_string(),
-                            Zeroizing::new(
-                                String::from_utf8_lossy(value.expose_secret()).into_owned(),
-                            ),
-                        ),
-                        (
-                            "token_type_hint".to_string(),
-                            Zeroizing::new(kind.to_string()),
-                        ),
-                    ];
-                    match client_post(
-                        &format!("revocation at {}", def.id),
-                        url,
-                        def.token_auth_method,
-                        &auth,
-                        form,
-                    ) {
-                        Ok(r) if r.status == 200 => Ok(()),
-                        Ok(r) => {
-                            Err(crate::http::status_error("the revocation request", &r).to_string())
-                        }
-                        Err(e) => Err(e.to_string()),
-                    }
+                (Err(e), _) => {
+                    Outcome::Uncertain(format!("could not find the revocation endpoint: {e}"))
                 }
+                (Ok(None), _) => {
+                    Outcome::Refused(format!("{} has no revocation endpoint", def.name))
+                }
+                (_, None) => Outcome::Refused(
+                    "no OAuth app configured to authenticate the revocation".into(),
+                ),
+                (Ok(Some(url)), Some(client)) => revoke_one(&def, url, client, kind, &value),
             };
             match outcome {
-                Ok(()) => {
+                Outcome::Revoked => {
                     audit::record(vault, Some(conn_id), "token.revoked", Some(kind))?;
                     report.revoked.push(kind.to_string());
                 }
-                Err(reason) => {
+                Outcome::Refused(reason) => {
                     audit::record(vault, Some(conn_id), "token.revocation_failed", Some(kind))?;
                     report.not_revoked.push((kind.to_string(), reason));
+                }
+                Outcome::Uncertain(reason) => {
+                    audit::record(vault, Some(conn_id), "token.revocation_failed", Some(kind))?;
+                    report.retry_pending.push(kind.to_string());
+                    report.not_revoked.push((kind.to_string(), reason.clone()));
+                    tombstones.push((kind, value, reason));
                 }
             }
         }
@@ -105,9 +146,325 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
             report.manual_revocation_url = def.manual_revocation_url.clone();
         }
     }
-    let tx = vault.conn_mut().transaction()?;
+    let actor = vault.actor();
+    let vars = serde_json::to_string(&snap.vars).expect("strings serialize");
+    let tx = vault
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for (kind, value, reason) in &tombstones {
+        insert_tombstone(
+            &tx,
+            conn_id,
+            &def.id,
+            kind,
+            value,
+            client.as_ref().filter(|_| snap.is_machine()),
+            &vars,
+            Some(reason),
+        )?;
+    }
     tx.execute("DELETE FROM connections WHERE id = ?1", [conn_id])?;
+    audit::record_on(&tx, actor, Some(conn_id), "connection.deleted", None)?;
     tx.commit()?;
-    audit::record(vault, Some(conn_id), "connection.deleted", None)?;
     Ok(report)
+}
+
+/// Waits for any refresh of `conn_id` in flight (in any process) and takes its lease, so the
+/// tokens read next are the newest and no refresh starts until the row is gone.
+fn take_lease_for_disconnect(vault: &mut Vault, conn_id: &str) -> Result<()> {
+    let me = holder_id();
+    let started = Instant::now();
+    loop {
+        let tx = vault
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let held: Option<(String, i64)> = tx
+            .query_row(
+                "SELECT holder, expires_at FROM refresh_leases WHERE connection_id = ?1",
+                [conn_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if held.is_some_and(|(h, until)| h != me && until > now()) && started.elapsed() < LEASE_WAIT
+        {
+            tx.commit()?;
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO refresh_leases (connection_id, holder, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (connection_id) DO UPDATE SET holder = ?2, expires_at = ?3",
+            params![conn_id, me, now() + DISCONNECT_LEASE_SECS],
+        )?;
+        return Ok(tx.commit()?);
+    }
+}
+
+fn revoking_client(
+    vault: &Vault,
+    def: &ProviderDef,
+    conn_id: &str,
+    machine: bool,
+) -> Result<Option<RevokingClient>> {
+    if machine {
+        let id = read_field(vault.conn(), conn_id, "client_id")?;
+        return Ok(id.map(|id| RevokingClient {
+            client_id: String::from_utf8_lossy(id.expose_secret()).into_owned(),
+            client_secret: read_field(vault.conn(), conn_id, "client_secret")
+                .ok()
+                .flatten(),
+        }));
+    }
+    Ok(vault.provider_client(&def.id)?.map(|c| RevokingClient {
+        client_id: c.client_id,
+        client_secret: c.client_secret,
+    }))
+}
+
+fn revoke_one(
+    def: &ProviderDef,
+    url: &str,
+    client: &RevokingClient,
+    kind: &str,
+    value: &SecretBytes,
+) -> Outcome {
+    let auth = ClientAuth {
+        client_id: &client.client_id,
+        client_secret: client.client_secret.as_ref(),
+    };
+    let form = vec![
+        (
+            "token".to_string(),
+            Zeroizing::new(String::from_utf8_lossy(value.expose_secret()).into_owned()),
+        ),
+        (
+            "token_type_hint".to_string(),
+            Zeroizing::new(kind.to_string()),
+        ),
+    ];
+    match client_post(
+        &format!("revocation at {}", def.id),
+        url,
+        def.token_auth_method,
+        &auth,
+        form,
+    ) {
+        Ok(r) if r.status == 200 => Outcome::Revoked,
+        // RFC 7009 §2.2.1: 503 means "try again later"; any 5xx or 429 is as uncertain.
+        Ok(r) if r.status >= 500 || r.status == 429 => {
+            Outcome::Uncertain(crate::http::status_error("the revocation request", &r).to_string())
+        }
+        Ok(r) => {
+            Outcome::Refused(crate::http::status_error("the revocation request", &r).to_string())
+        }
+        Err(e) => Outcome::Uncertain(e.to_string()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_tombstone(
+    tx: &rusqlite::Transaction<'_>,
+    conn_id: &str,
+    provider: &str,
+    kind: &str,
+    value: &SecretBytes,
+    client: Option<&RevokingClient>,
+    vars: &str,
+    reason: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO revocation_tombstones (connection_id, provider_id, token_kind, token,
+           client_id, client_secret, vars, next_attempt_at, last_error, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)",
+        params![
+            conn_id,
+            provider,
+            kind,
+            value.expose_secret(),
+            client.map(|c| c.client_id.as_str()),
+            client
+                .and_then(|c| c.client_secret.as_ref())
+                .map(|s| s.expose_secret()),
+            vars,
+            now(),
+            reason
+        ],
+    )?;
+    Ok(())
+}
+
+/// Called by a refresh whose answer arrived after its connection was deleted: the tokens it
+/// received are put in tombstones and revoked right away, so they never outlive the disconnect.
+pub(super) fn revoke_orphaned(
+    vault: &mut Vault,
+    conn_id: &str,
+    def: &ProviderDef,
+    vars: &std::collections::BTreeMap<String, String>,
+    tokens: &crate::flows::token::Tokens,
+    machine_client: Option<(String, Option<SecretBytes>)>,
+) -> Result<()> {
+    let client = machine_client.map(|(client_id, client_secret)| RevokingClient {
+        client_id,
+        client_secret,
+    });
+    let vars = serde_json::to_string(vars).expect("strings serialize");
+    let tx = vault
+        .conn_mut()
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for (kind, value) in [
+        ("refresh_token", tokens.refresh_token.as_ref()),
+        ("access_token", Some(&tokens.access_token)),
+    ] {
+        if let Some(value) = value {
+            insert_tombstone(
+                &tx,
+                conn_id,
+                &def.id,
+                kind,
+                value,
+                client.as_ref(),
+                &vars,
+                None,
+            )?;
+        }
+    }
+    tx.commit()?;
+    retry_revocations(vault, true).map(|_| ())
+}
+
+/// Pending revocations, newest first.
+pub fn pending_revocations(vault: &Vault) -> Result<Vec<PendingRevocation>> {
+    let mut stmt = vault.conn().prepare(
+        "SELECT connection_id, provider_id, token_kind, attempts, next_attempt_at, last_error
+         FROM revocation_tombstones ORDER BY id DESC",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(PendingRevocation {
+                connection_id: r.get(0)?,
+                provider: r.get(1)?,
+                token_kind: r.get(2)?,
+                attempts: r.get(3)?,
+                next_attempt_at: audit::format_time(r.get(4)?),
+                last_error: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Retries pending revocations: those due, or all with `all`. Each is attempted once; a
+/// confirmed one is deleted, an uncertain one waits longer (doubling, up to a day), a refused
+/// one or one tried [`MAX_ATTEMPTS`] times is abandoned and reported.
+pub fn retry_revocations(vault: &mut Vault, all: bool) -> Result<RetryReport> {
+    struct Row {
+        id: i64,
+        connection_id: String,
+        provider_id: String,
+        kind: String,
+        token: SecretBytes,
+        client_id: Option<String>,
+        client_secret: Option<SecretBytes>,
+        vars: String,
+        attempts: i64,
+    }
+    let rows: Vec<Row> = {
+        let mut stmt = vault.conn().prepare(
+            "SELECT id, connection_id, provider_id, token_kind, token, client_id, client_secret,
+                    vars, attempts
+             FROM revocation_tombstones WHERE ?1 OR next_attempt_at <= ?2
+             ORDER BY id",
+        )?;
+        stmt.query_map(params![all, now()], |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                connection_id: r.get(1)?,
+                provider_id: r.get(2)?,
+                kind: r.get(3)?,
+                token: SecretBytes::new(r.get(4)?),
+                client_id: r.get(5)?,
+                client_secret: r.get::<_, Option<Vec<u8>>>(6)?.map(SecretBytes::new),
+                vars: r.get(7)?,
+                attempts: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let mut report = RetryReport::default();
+    for row in rows {
+        let name = format!("{}:{}", row.connection_id, row.kind);
+        let outcome = (|| -> Result<Outcome> {
+            let def = vault.provider_def(&row.provider_id)?;
+            let vars = serde_json::from_str(&row.vars).unwrap_or_default();
+            let Some(url) = Endpoints::of(&def, &vars, true)?.revocation_url else {
+                return Ok(Outcome::Refused(format!(
+                    "{} has no revocation endpoint",
+                    def.name
+                )));
+            };
+            let client = match row.client_id.clone() {
+                Some(client_id) => Some(RevokingClient {
+                    client_id,
+                    client_secret: row
+                        .client_secret
+                        .as_ref()
+                        .map(|s| SecretBytes::new(s.expose_secret().to_vec())),
+                }),
+                None => vault.provider_client(&def.id)?.map(|c| RevokingClient {
+                    client_id: c.client_id,
+                    client_secret: c.client_secret,
+                }),
+            };
+            Ok(match client {
+                Some(c) => revoke_one(&def, &url, &c, &row.kind, &row.token),
+                None => Outcome::Refused("no OAuth app configured any more".into()),
+            })
+        })()
+        .unwrap_or_else(|e| Outcome::Uncertain(e.to_string()));
+        let attempts = row.attempts + 1;
+        match outcome {
+            Outcome::Revoked => {
+                vault
+                    .conn()
+                    .execute("DELETE FROM revocation_tombstones WHERE id = ?1", [row.id])?;
+                audit::record(
+                    vault,
+                    Some(&row.connection_id),
+                    "token.revoked",
+                    Some(&row.kind),
+                )?;
+                report.revoked.push(name);
+            }
+            Outcome::Uncertain(reason) if attempts < MAX_ATTEMPTS => {
+                let wait = (60i64 << (attempts - 1).min(12)).min(86_400);
+                vault.conn().execute(
+                    "UPDATE revocation_tombstones SET attempts = ?2, next_attempt_at = ?3,
+                     last_error = ?4 WHERE id = ?1",
+                    params![row.id, attempts, now() + wait, reason],
+                )?;
+                report.pending.push(name);
+            }
+            Outcome::Uncertain(reason) | Outcome::Refused(reason) => {
+                vault
+                    .conn()
+                    .execute("DELETE FROM revocation_tombstones WHERE id = ?1", [row.id])?;
+                audit::record(
+                    vault,
+                    Some(&row.connection_id),
+                    "token.revocation_abandoned",
+                    Some(&row.kind),
+                )?;
+                report.abandoned.push((name, reason));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// `Error` for a refresh that finished after its connection was disconnected.
+pub(super) fn disconnected_meanwhile(conn_id: &str) -> Error {
+    Error::BadInput(format!(
+        "connection {conn_id} was disconnected while it was being refreshed; the tokens the \
+         provider had just issued were revoked"
+    ))
 }

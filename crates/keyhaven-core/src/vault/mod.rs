@@ -11,6 +11,7 @@
 //! keychain), [`passphrase`] (Argon2id), [`db`] (SQLCipher connection set-up), [`schema`]
 //! (migrations), `open` and `rekey` (the procedures).
 
+pub mod backup;
 pub(crate) mod db;
 pub(crate) mod keychain;
 pub(crate) mod meta;

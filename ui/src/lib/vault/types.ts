@@ -82,6 +82,10 @@ export const ERROR_CODES = [
   'flow_timeout',
   'needs_reauth',
   'expired',
+  'moved',
+  'backing_off',
+  'backup_wrong_passphrase',
+  'backup_damaged',
 ] as const;
 
 /**
