@@ -22,6 +22,7 @@ check() { # check NAME CMD...: runs a script-level check counted as one test
 
 check "ui type check" bash -c 'cd ui && npm run --silent check'
 check "oauth test server self-test" node --test tests/oauth-server/
+check "cloud provider fake self-test" node tests/cloud-fake/selftest.mjs
 
 scripts/with-secret-service.sh cargo test --workspace --features keyhaven-cli/fault-injection 2>&1 | tee "$log"
 cargo_status=${PIPESTATUS[0]}

@@ -249,6 +249,7 @@ fn refresh_inner(
         if let Some((holder, until)) = lease
             && holder != me
             && until > now()
+            && holder_alive(&holder)
         {
             tx.commit()?;
             if started.elapsed() > WAIT_LIMIT {
@@ -616,6 +617,23 @@ impl Endpoints {
 /// minted, and every caller would refresh again: more than one refresh per expiry.
 fn effective_margin(margin: i64, expires_at: i64, issued_at: i64) -> i64 {
     margin.min(((expires_at - issued_at) / 2).max(0))
+}
+
+/// Whether the process that holds a lease still runs. A holder killed mid-refresh would
+/// otherwise block every other caller until its lease expires (30 s). Holder ids start with the
+/// pid; a pid that no longer exists frees the lease at once. Where that cannot be checked, the
+/// holder is presumed alive and the lease expiry decides.
+fn holder_alive(holder: &str) -> bool {
+    #[cfg(unix)]
+    if let Some(pid) = holder.split('-').next().and_then(|p| p.parse::<i32>().ok())
+        && pid > 0
+    {
+        // SAFETY: kill with signal 0 only checks that the process exists; nothing is sent.
+        let r = unsafe { libc::kill(pid, 0) };
+        return r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    }
+    let _ = holder;
+    true
 }
 
 /// A random lease holder id for this call.

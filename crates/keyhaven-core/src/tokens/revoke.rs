@@ -185,7 +185,8 @@ fn take_lease_for_disconnect(vault: &mut Vault, conn_id: &str) -> Result<()> {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if held.is_some_and(|(h, until)| h != me && until > now()) && started.elapsed() < LEASE_WAIT
+        if held.is_some_and(|(h, until)| h != me && until > now() && super::holder_alive(&h))
+            && started.elapsed() < LEASE_WAIT
         {
             tx.commit()?;
             std::thread::sleep(Duration::from_millis(50));
