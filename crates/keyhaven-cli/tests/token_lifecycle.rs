@@ -667,3 +667,21 @@ fn refresh_killed_at_random_moments_leaves_a_usable_connection() {
     }
     eprintln!("outcomes over 15 kills: {outcomes:?}");
 }
+
+#[test]
+fn refresh_due_refreshes_what_is_due_and_nothing_else() {
+    let f = flow();
+    let id = f.connect("alice");
+    wait_expired();
+    let before = f.server.token_requests("refresh_token");
+    let rows: serde_json::Value =
+        serde_json::from_str(&f.s.kh_ok(&["refresh", "--due", "--json"])).unwrap();
+    assert_eq!(rows[0]["id"], id.as_str(), "{rows}");
+    assert_eq!(rows[0]["reason"], "expiring");
+    assert_eq!(rows[0]["ok"], true);
+    assert_eq!(f.server.token_requests("refresh_token"), before + 1);
+    // Just refreshed: nothing is due any more.
+    assert_eq!(f.s.kh_ok(&["refresh", "--due", "--json"]).trim(), "[]");
+    assert_eq!(f.server.token_requests("refresh_token"), before + 1);
+    assert_eq!(f.s.kh(&["refresh"]).status.code(), Some(2), "CONN or --due");
+}

@@ -22,7 +22,16 @@ pub struct TokenArgs {
 #[derive(Debug, clap::Args)]
 pub struct RefreshArgs {
     /// Connection: its id, PROVIDER or PROVIDER:ACCOUNT.
-    conn: String,
+    #[arg(required_unless_present = "due", conflicts_with = "due")]
+    conn: Option<String>,
+    /// Refresh every connection that is due: expiring, or idle long enough that its provider
+    /// would let the refresh token die (keep-alive). For a timer (cron, systemd) when the desktop
+    /// app is not running.
+    #[arg(long)]
+    due: bool,
+    /// With --due: print what was done as JSON.
+    #[arg(long, requires = "due")]
+    json: bool,
 }
 
 /// Arguments of `keyhaven disconnect`.
@@ -55,7 +64,10 @@ pub fn token(ctx: &Ctx, args: TokenArgs) -> CliResult {
 /// Forces a refresh.
 pub fn refresh(ctx: &Ctx, args: RefreshArgs) -> CliResult {
     let mut vault = ctx.open_vault()?;
-    let conn = vault.find_connection(&args.conn)?;
+    let Some(spec) = args.conn else {
+        return refresh_due(&mut vault, args.json);
+    };
+    let conn = vault.find_connection(&spec)?;
     tokens::refresh(&mut vault, &conn.id)?;
     let after = vault.find_connection(&conn.id)?;
     println!(
@@ -65,6 +77,53 @@ pub fn refresh(ctx: &Ctx, args: RefreshArgs) -> CliResult {
         after.account,
         after.expires_at.as_deref().unwrap_or("never")
     );
+    Ok(())
+}
+
+/// `refresh --due`: every due connection; exit 1 when any failed (each failure on stderr).
+fn refresh_due(vault: &mut keyhaven_core::Vault, json: bool) -> CliResult {
+    #[derive(serde::Serialize)]
+    struct Row {
+        #[serde(flatten)]
+        due: tokens::Due,
+        ok: bool,
+        error: Option<String>,
+    }
+    let results = tokens::refresh_due(vault)?;
+    let mut failed = 0;
+    let rows: Vec<Row> = results
+        .into_iter()
+        .map(|(due, r)| {
+            if r.is_err() {
+                failed += 1;
+            }
+            Row {
+                due,
+                ok: r.is_ok(),
+                error: r.err().map(|e| e.to_string()),
+            }
+        })
+        .collect();
+    if json {
+        print_json(&rows)?;
+    } else {
+        for r in &rows {
+            match &r.error {
+                None => println!("refreshed {} ({:?})", r.due.id, r.due.reason),
+                Some(e) => eprintln!("keyhaven: {} not refreshed: {e}", r.due.id),
+            }
+        }
+        if rows.is_empty() {
+            println!("Nothing is due.");
+        }
+    }
+    if failed > 0 {
+        return Err(keyhaven_core::Error::Http {
+            what: "refresh --due".into(),
+            reason: format!("{failed} of {} connections failed", rows.len()),
+        }
+        .into());
+    }
     Ok(())
 }
 
