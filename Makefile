@@ -48,6 +48,8 @@ bench: deps-build oauth-server
 	$(CARGO) bench -p keyhaven-core --bench vault_open
 	$(CARGO) bench -p keyhaven-core --bench connect_flow
 	$(CARGO) bench -p keyhaven-core --bench tokens
+	$(CARGO) bench -p keyhaven-core --bench refresh_many
+	scripts/bench-cli.sh
 
 clean-ui:
 	rm -rf ui/node_modules ui/dist tests/oauth-server/node_modules

@@ -29,112 +29,15 @@ impl From<keyhaven_core::Error> for CommandError {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
-    use keyhaven_core::Error;
 
     use super::*;
 
     /// The UI's list of codes (`ERROR_CODES` in ui/src/lib/vault/types.ts).
     const TS_TYPES: &str = include_str!("../../ui/src/lib/vault/types.ts");
 
-    /// One of each core error, to read their codes. Extend when core gains a variant.
-    fn one_of_each() -> Vec<Error> {
-        let path = PathBuf::from("/v/vault.db");
-        let io = || std::io::Error::other("x");
-        vec![
-            Error::KeychainUnavailable { detail: "x".into() },
-            Error::KeychainLocked,
-            Error::Keychain { detail: "x".into() },
-            Error::KeyMissing {
-                path: path.clone(),
-                item: "x".into(),
-            },
-            Error::WrongKey { path: path.clone() },
-            Error::WrongPassphrase { path: path.clone() },
-            Error::PassphraseRequired { path: path.clone() },
-            Error::BadPassphrase { reason: "x".into() },
-            Error::NotAVault {
-                path: path.clone(),
-                reason: "x".into(),
-            },
-            Error::Corrupt {
-                path: path.clone(),
-                reason: "x".into(),
-            },
-            Error::SchemaTooNew {
-                path: path.clone(),
-                found: 2,
-                supported: 1,
-            },
-            Error::DataDirNotWritable {
-                path: path.clone(),
-                source: io(),
-            },
-            Error::NoDataDir,
-            Error::AlreadyInitialized { path: path.clone() },
-            Error::NotInitialized { path: path.clone() },
-            Error::BadMetadata {
-                path: path.clone(),
-                reason: "x".into(),
-            },
-            Error::Io {
-                context: "x".into(),
-                source: io(),
-            },
-            Error::Database(rusqlite::Error::InvalidQuery),
-            Error::RekeyFailed { reason: "x".into() },
-            Error::Random,
-            Error::Catalog { reason: "x".into() },
-            Error::UnknownProvider { id: "x".into() },
-            Error::BadVariable {
-                name: "x".into(),
-                reason: "x".into(),
-            },
-            Error::NotConfigured {
-                provider: "x".into(),
-                register_url: "x".into(),
-                redirect_uri: "x".into(),
-                secret_hint: String::new(),
-            },
-            Error::BadInput("x".into()),
-            Error::BadRedirect { reason: "x".into() },
-            Error::UnknownState,
-            Error::FlowExpired,
-            Error::AuthorizationDenied {
-                provider: "x".into(),
-                error: "x".into(),
-                description: String::new(),
-            },
-            Error::IssuerMismatch { reason: "x".into() },
-            Error::IdTokenInvalid { reason: "x".into() },
-            Error::TokenEndpoint {
-                provider: "x".into(),
-                error: "x".into(),
-                description: String::new(),
-            },
-            Error::Http {
-                what: "x".into(),
-                reason: "x".into(),
-            },
-            Error::FlowFailed {
-                message: "x".into(),
-            },
-            Error::FlowTimeout,
-            Error::NeedsReauth {
-                connection: "x".into(),
-                provider: "x".into(),
-            },
-            Error::Expired {
-                connection: "x".into(),
-                provider: "x".into(),
-            },
-        ]
-    }
-
     #[test]
     fn every_core_error_code_is_known_to_the_ui() {
-        for e in one_of_each() {
+        for e in keyhaven_core::Error::one_of_each() {
             let code = CommandError::from(e).code;
             assert!(
                 TS_TYPES.contains(&format!("'{code}',")),

@@ -10,6 +10,8 @@
 //
 // TEST FIXTURE ONLY: any username/password logs in, secrets are hard-coded.
 
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -303,7 +305,13 @@ await new Promise((resolve, reject) => {
 const { port } = server.address();
 const issuer = `http://127.0.0.1:${port}`;
 
+// oidc-provider's default in-memory store keeps at most 1,000 entries (LRU): the benchmark's
+// 1,000 grants (3,000 entries) would silently evict each other. The same adapter over a store big
+// enough for any test run.
+const bigStore = new LRU({ maxSize: 1_000_000 });
+
 const configuration = {
+  adapter: (model) => new MemoryAdapter(model, bigStore),
   clients,
   findAccount,
   jwks: { keys: signingKeys.map((k) => k.jwk) },
@@ -443,6 +451,35 @@ async function testRoutes(ctx) {
     case 'GET /__test/last-authorization':
       if (!lastAuthorization) return json(ctx, 404, { error: 'no authorization request yet' });
       return json(ctx, 200, lastAuthorization);
+    case 'POST /__test/mint': {
+      // Benchmarks only: N independent grants for one account, each with a refresh token, as a
+      // completed code flow of keyhaven-native would leave them (so 1,000 connections do not
+      // need 1,000 browser sign-ins). The tokens are issued by oidc-provider's own models and
+      // refresh through the real token endpoint.
+      let body;
+      try {
+        body = JSON.parse(await readRaw(ctx.req));
+      } catch (e) {
+        return json(ctx, 400, { error: `invalid JSON: ${e.message}` });
+      }
+      const n = Number(body.n ?? 1);
+      const login = String(body.login ?? 'bench');
+      if (!Number.isInteger(n) || n < 1 || n > 20000) return json(ctx, 400, { error: 'n: 1..20000' });
+      const client = await provider.Client.find('keyhaven-native');
+      const scope = 'openid offline_access email profile';
+      const out = [];
+      for (let i = 0; i < n; i += 1) {
+        const grant = new provider.Grant({ accountId: login, clientId: client.clientId });
+        grant.addOIDCScope(scope);
+        const grantId = await grant.save();
+        const rt = new provider.RefreshToken({
+          accountId: login, client, grantId, gty: 'authorization_code', scope, authTime: Math.floor(Date.now() / 1000),
+        });
+        const at = new provider.AccessToken({ accountId: login, client, grantId, gty: 'authorization_code', scope });
+        out.push({ refresh_token: await rt.save(), access_token: await at.save() });
+      }
+      return json(ctx, 200, { tokens: out });
+    }
     case 'POST /__test/fault': {
       let body;
       try {

@@ -5,6 +5,7 @@ mod support;
 
 mod backup;
 mod cli_usage;
+mod cloud_credentials;
 mod connect_flow;
 mod keychain_vault;
 mod machine_grants;

@@ -368,6 +368,17 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// A live check of credentials failed; `class` says why (issue 5). Nothing was stored.
+    #[error("{message}; nothing was stored")]
+    Verification {
+        /// Provider id.
+        provider: String,
+        /// What the failure means.
+        class: crate::catalog::VerifyClass,
+        /// A readable sentence (no secret in it).
+        message: String,
+    },
+
     /// A backup file that is damaged, truncated or not a backup at all.
     #[error("{path} is not a usable Keyhaven backup ({reason}); nothing was changed")]
     BackupDamaged {
@@ -395,6 +406,14 @@ impl Error {
                 | Error::BadRedirect { .. }
                 | Error::UnknownState
                 | Error::BackupWrongPassphrase { .. }
+        ) || matches!(
+            self,
+            Error::Verification {
+                class: crate::catalog::VerifyClass::Invalid
+                    | crate::catalog::VerifyClass::Forbidden
+                    | crate::catalog::VerifyClass::WrongRegion,
+                ..
+            }
         )
     }
 
@@ -443,6 +462,192 @@ impl Error {
             Error::BackingOff { .. } => "backing_off",
             Error::BackupWrongPassphrase { .. } => "backup_wrong_passphrase",
             Error::BackupDamaged { .. } => "backup_damaged",
+            Error::Verification { class, .. } => match class {
+                crate::catalog::VerifyClass::Invalid => "credentials_invalid",
+                crate::catalog::VerifyClass::Forbidden => "credentials_forbidden",
+                crate::catalog::VerifyClass::WrongRegion => "credentials_wrong_region",
+                crate::catalog::VerifyClass::ClockSkew => "clock_skew",
+                crate::catalog::VerifyClass::Unavailable => "provider_unavailable",
+            },
+        }
+    }
+
+    /// One of each variant (for tests of front ends that map codes, e.g. the desktop app's
+    /// check that the UI knows every code). The exhaustive match below fails to compile when a
+    /// variant is added and not listed here.
+    #[doc(hidden)]
+    pub fn one_of_each() -> Vec<Error> {
+        use crate::catalog::VerifyClass;
+        use std::path::PathBuf;
+        let path = PathBuf::from("/v/vault.db");
+        let io = || std::io::Error::other("x");
+        vec![
+            Error::KeychainUnavailable { detail: "x".into() },
+            Error::KeychainLocked,
+            Error::Keychain { detail: "x".into() },
+            Error::KeyMissing {
+                path: path.clone(),
+                item: "x".into(),
+            },
+            Error::WrongKey { path: path.clone() },
+            Error::WrongPassphrase { path: path.clone() },
+            Error::PassphraseRequired { path: path.clone() },
+            Error::BadPassphrase { reason: "x".into() },
+            Error::NotAVault {
+                path: path.clone(),
+                reason: "x".into(),
+            },
+            Error::Corrupt {
+                path: path.clone(),
+                reason: "x".into(),
+            },
+            Error::SchemaTooNew {
+                path: path.clone(),
+                found: 2,
+                supported: 1,
+            },
+            Error::DataDirNotWritable {
+                path: path.clone(),
+                source: io(),
+            },
+            Error::NoDataDir,
+            Error::AlreadyInitialized { path: path.clone() },
+            Error::NotInitialized { path: path.clone() },
+            Error::BadMetadata {
+                path: path.clone(),
+                reason: "x".into(),
+            },
+            Error::Io {
+                context: "x".into(),
+                source: io(),
+            },
+            Error::Database(rusqlite::Error::InvalidQuery),
+            Error::RekeyFailed { reason: "x".into() },
+            Error::Random,
+            Error::Catalog { reason: "x".into() },
+            Error::UnknownProvider { id: "x".into() },
+            Error::BadVariable {
+                name: "x".into(),
+                reason: "x".into(),
+            },
+            Error::NotConfigured {
+                provider: "x".into(),
+                register_url: "x".into(),
+                redirect_uri: "x".into(),
+                secret_hint: String::new(),
+            },
+            Error::BadInput("x".into()),
+            Error::BadRedirect { reason: "x".into() },
+            Error::UnknownState,
+            Error::FlowExpired,
+            Error::AuthorizationDenied {
+                provider: "x".into(),
+                error: "x".into(),
+                description: String::new(),
+            },
+            Error::IssuerMismatch { reason: "x".into() },
+            Error::IdTokenInvalid { reason: "x".into() },
+            Error::TokenEndpoint {
+                provider: "x".into(),
+                error: "x".into(),
+                description: String::new(),
+            },
+            Error::Http {
+                what: "x".into(),
+                reason: "x".into(),
+            },
+            Error::FlowFailed {
+                message: "x".into(),
+            },
+            Error::FlowTimeout,
+            Error::NeedsReauth {
+                connection: "x".into(),
+                provider: "x".into(),
+            },
+            Error::Expired {
+                connection: "x".into(),
+                provider: "x".into(),
+            },
+            Error::Moved {
+                connection: "x".into(),
+                provider: "x".into(),
+                since: "x".into(),
+            },
+            Error::BackingOff {
+                provider: "x".into(),
+                reason: "x".into(),
+                wait_secs: 1,
+            },
+            Error::BackupWrongPassphrase { path: path.clone() },
+            Error::BackupDamaged {
+                path: path.clone(),
+                reason: "x".into(),
+            },
+        ]
+        .into_iter()
+        .chain(
+            [
+                VerifyClass::Invalid,
+                VerifyClass::Forbidden,
+                VerifyClass::WrongRegion,
+                VerifyClass::ClockSkew,
+                VerifyClass::Unavailable,
+            ]
+            .map(|class| Error::Verification {
+                provider: "x".into(),
+                class,
+                message: "x".into(),
+            }),
+        )
+        .inspect(Self::exhaustive)
+        .collect()
+    }
+
+    fn exhaustive(e: &Error) {
+        use Error::*;
+        match e {
+            KeychainUnavailable { .. }
+            | KeychainLocked
+            | Keychain { .. }
+            | KeyMissing { .. }
+            | WrongKey { .. }
+            | WrongPassphrase { .. }
+            | PassphraseRequired { .. }
+            | BadPassphrase { .. }
+            | NotAVault { .. }
+            | Corrupt { .. }
+            | SchemaTooNew { .. }
+            | DataDirNotWritable { .. }
+            | NoDataDir
+            | AlreadyInitialized { .. }
+            | NotInitialized { .. }
+            | BadMetadata { .. }
+            | Io { .. }
+            | Database(_)
+            | RekeyFailed { .. }
+            | Catalog { .. }
+            | UnknownProvider { .. }
+            | BadVariable { .. }
+            | NotConfigured { .. }
+            | BadInput(_)
+            | BadRedirect { .. }
+            | UnknownState
+            | FlowExpired
+            | AuthorizationDenied { .. }
+            | IssuerMismatch { .. }
+            | IdTokenInvalid { .. }
+            | TokenEndpoint { .. }
+            | Http { .. }
+            | FlowFailed { .. }
+            | NeedsReauth { .. }
+            | Expired { .. }
+            | FlowTimeout
+            | Random
+            | Moved { .. }
+            | BackingOff { .. }
+            | Verification { .. }
+            | BackupWrongPassphrase { .. }
+            | BackupDamaged { .. } => {}
         }
     }
 

@@ -45,6 +45,8 @@ pub struct Response {
     pub content_type: String,
     /// `Retry-After` header, if any.
     pub retry_after: Option<String>,
+    /// `Date` header, if any (the server's clock, for skew diagnosis).
+    pub date: Option<String>,
     /// Body bytes.
     pub body: Vec<u8>,
 }
@@ -68,6 +70,11 @@ pub fn send(what: &str, req: reqwest::blocking::RequestBuilder) -> Result<Respon
     };
     let content_type = header(reqwest::header::CONTENT_TYPE).unwrap_or_default();
     let retry_after = header(reqwest::header::RETRY_AFTER);
+    let date = resp
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut body = Vec::new();
     resp.take(MAX_BODY + 1)
         .read_to_end(&mut body)
@@ -89,6 +96,7 @@ pub fn send(what: &str, req: reqwest::blocking::RequestBuilder) -> Result<Respon
         status,
         content_type,
         retry_after,
+        date,
         body,
     })
 }

@@ -322,6 +322,7 @@ impl Vault {
             refresh: Refresh::default(),
             env: Default::default(),
             fields: vec![],
+            verify: None,
         };
         def.validate()
             .map_err(|e| Error::BadInput(format!("custom provider: {e}")))?;

@@ -50,6 +50,10 @@ pub struct AddArgs {
     /// Store without checking the credentials live (offline set-up).
     #[arg(long)]
     no_verify: bool,
+    /// Name for the connection when the provider's check names no account (e.g. the Hetzner
+    /// project), or to override it.
+    #[arg(long, value_name = "NAME")]
+    account: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -143,6 +147,7 @@ fn add(ctx: &Ctx, args: AddArgs) -> CliResult {
             verify: !args.no_verify,
             vars,
             scopes: args.scopes,
+            account: args.account,
         },
     )?;
     if args.json {

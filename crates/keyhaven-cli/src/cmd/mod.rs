@@ -4,6 +4,7 @@
 mod audit;
 mod connect;
 mod credentials;
+mod env;
 mod handle_url;
 mod init;
 mod list;
@@ -85,6 +86,11 @@ enum Command {
     /// API keys and machine credentials (client credentials, password grant), verified live.
     #[command(subcommand)]
     Credentials(credentials::CredentialsCommand),
+    /// Print a connection's credentials as the environment variables its tools read.
+    Env(env::EnvArgs),
+    /// Run a command with connections' credentials in its environment
+    /// (`keyhaven exec --with hetzner -- terraform apply`).
+    Exec(env::ExecArgs),
 }
 
 /// `--redirect deep-link|loopback`.
@@ -124,6 +130,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Revocations(args) => tokens::revocations(&ctx, args),
         Command::Audit(args) => audit::run(&ctx, args),
         Command::Credentials(cmd) => credentials::run(&ctx, cmd),
+        Command::Env(args) => env::env(&ctx, args),
+        Command::Exec(args) => env::exec(&ctx, args),
     }
 }
 

@@ -189,19 +189,7 @@ impl Session {
 
     /// Runs `keyhaven ARGS` with `input` on stdin (a pipe: no terminal).
     pub fn kh_input(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .command(keyhaven_bin())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let _ = stdin.write_all(input.as_bytes());
-        drop(stdin);
-        oauth::wait_child(child, 120)
+        run_with_input(self.command(keyhaven_bin()).args(args), input)
     }
 
     /// Runs `keyhaven ARGS` and asserts success.
@@ -298,6 +286,21 @@ impl Drop for Session {
     }
 }
 
+/// Runs a command with `input` on its stdin (a pipe), bounded like [`output_within`].
+pub fn run_with_input(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    oauth::wait_child(child, 120)
+}
+
 /// Runs a command to completion, killing it (and failing) after `secs` seconds.
 pub fn output_within(cmd: &mut Command, secs: u64) -> Output {
     let child = cmd
@@ -382,4 +385,5 @@ unsafe extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
 }
+pub mod cloud;
 pub mod oauth;

@@ -21,6 +21,45 @@ pub fn repo_root() -> PathBuf {
         .unwrap()
 }
 
+/// Starts one of the Node test servers (`script` relative to the repository) and returns it, its
+/// stdin (kept open: the servers exit when it closes) and its one JSON ready line. A server that
+/// prints no ready line within 30 s fails the test rather than hanging it.
+pub fn spawn_node_server(
+    script: &str,
+    env: &[(&str, &str)],
+) -> (Child, ChildStdin, serde_json::Value) {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo_root().join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .expect("node runs (make test installs tests/oauth-server with npm ci)");
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{script} printed no ready line within 30 s");
+        }
+    };
+    let ready = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{script} did not start: {e}: {line:?}"));
+    (child, stdin, ready)
+}
+
 /// A running test authorization server.
 pub struct AuthServer {
     child: Child,
@@ -31,37 +70,7 @@ pub struct AuthServer {
 impl AuthServer {
     /// Starts the server on an ephemeral port with extra environment.
     pub fn start_with(env: &[(&str, &str)]) -> AuthServer {
-        let script = repo_root().join("tests/oauth-server/server.mjs");
-        let mut cmd = Command::new("node");
-        cmd.arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .expect("node runs (make test installs tests/oauth-server with npm ci)");
-        let stdin = child.stdin.take().unwrap();
-        // The ready line, within 30 s: a server that never starts fails the test, not hangs it.
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the test authorization server printed no ready line within 30 s");
-            }
-        };
-        let ready: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("server did not start: {e}: {line:?}"));
+        let (child, stdin, ready) = spawn_node_server("tests/oauth-server/server.mjs", env);
         AuthServer {
             child,
             _stdin: stdin,

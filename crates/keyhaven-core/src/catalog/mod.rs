@@ -107,8 +107,15 @@ pub struct Resolved {
     pub userinfo_url: Option<String>,
     /// Device authorization endpoint.
     pub device_authorization_url: Option<String>,
-    /// The variable values used.
+    /// The variable values used (as given or defaulted; what a connection stores).
     pub vars: BTreeMap<String, String>,
+    /// Those and the variables they derive (for templates).
+    pub all_vars: BTreeMap<String, String>,
+    /// The live check's URL with variables filled in; `${field:NAME}` and `${uuid}` are left for
+    /// [`crate::credentials`] to fill per request.
+    pub verify_url: Option<String>,
+    /// OVHcloud's server-time URL, filled in.
+    pub time_url: Option<String>,
 }
 
 impl ProviderDef {
@@ -218,6 +225,26 @@ impl ProviderDef {
                 anchored(p).map_err(|e| format!("field {}: {e}", f.name))?;
             }
         }
+        if let Some(v) = &self.verify {
+            self.validate_verify(v, &resolved)?;
+        }
+        for f in &self.fields {
+            if let Some(u) = &f.create_url {
+                url_ok(u).map_err(|e| format!("field {} create_url: {e}", f.name))?;
+            }
+        }
+        for var in self.env.keys() {
+            let ok = var
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+                && var
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(format!("env {var:?}: not a portable variable name"));
+            }
+        }
         for (var, source) in &self.env {
             let known = ["access_token", "refresh_token", "id_token"].contains(&source.as_str())
                 || names.contains(source)
@@ -225,6 +252,82 @@ impl ProviderDef {
             if !known {
                 return Err(format!("env {var}: unknown source {source:?}"));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_verify(&self, v: &Verify, resolved: &Resolved) -> Result<(), String> {
+        let field = |name: &str| self.fields.iter().find(|f| f.name == name);
+        let need = |names: &[&str]| -> Result<(), String> {
+            for n in names {
+                if field(n).is_none() {
+                    return Err(format!(
+                        "verify scheme {:?} needs a field named {n}",
+                        v.scheme
+                    ));
+                }
+            }
+            Ok(())
+        };
+        match v.scheme {
+            VerifyScheme::Bearer | VerifyScheme::Header => {
+                let t = v.token_field.as_deref().unwrap_or("token");
+                match field(t) {
+                    Some(f) if f.secret => {}
+                    _ => return Err(format!("verify: token field {t} must be a secret field")),
+                }
+                if v.scheme == VerifyScheme::Header && v.header.is_none() {
+                    return Err("verify scheme header needs `header`".into());
+                }
+            }
+            VerifyScheme::Basic => need(&["username", "password"])?,
+            VerifyScheme::OvhSignature => {
+                need(&["application_key", "application_secret", "consumer_key"])?;
+                if v.time_url.is_none() {
+                    return Err("verify scheme ovh_signature needs time_url".into());
+                }
+            }
+            VerifyScheme::ExoscaleSignature => need(&["api_key", "api_secret"])?,
+            VerifyScheme::AwsSigv4 => {
+                need(&["access_key_id", "secret_access_key"])?;
+                if !self.variables.contains_key("region") {
+                    return Err("verify scheme aws_sigv4 needs a `region` variable".into());
+                }
+            }
+            VerifyScheme::GrantBearer => {
+                if !matches!(
+                    self.auth_mode,
+                    AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password
+                ) {
+                    return Err("verify scheme grant_bearer is for machine grants".into());
+                }
+            }
+        }
+        // Secrets never go into a URL: only non-secret fields may be templated there.
+        let url = resolved.verify_url.as_deref().unwrap_or_default();
+        let mut probe = url.to_string();
+        for f in &self.fields {
+            let t = format!("${{field:{}}}", f.name);
+            if probe.contains(&t) {
+                if f.secret {
+                    return Err(format!("verify.url uses the secret field {}", f.name));
+                }
+                probe = probe.replace(&t, "x");
+            }
+        }
+        if probe.contains("${") {
+            return Err(format!("verify.url has an unknown template: {url}"));
+        }
+        check_endpoint_url(&probe).map_err(|e| format!("verify.url {url}: {e}"))?;
+        for p in v.account.iter().chain(v.found.values()) {
+            if !p.starts_with('/') {
+                return Err(format!("verify pointer {p:?} must start with /"));
+            }
+        }
+        if let Some(var) = &v.probe_variable
+            && !self.variables.contains_key(var)
+        {
+            return Err(format!("verify.probe_variable {var} is not a variable"));
         }
         Ok(())
     }
@@ -267,9 +370,18 @@ impl ProviderDef {
                 });
             }
         }
+        // Variables fixed by another's value (OVHcloud endpoint -> hosts).
+        let mut derived = BTreeMap::new();
+        for (name, var) in &self.variables {
+            if let Some(fixed) = vars.get(name).and_then(|v| var.derive.get(v)) {
+                derived.extend(fixed.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        let mut all = vars.clone();
+        all.extend(derived);
         let fill = |t: &Option<String>| -> Result<Option<String>> {
             t.as_ref()
-                .map(|t| expand(t, &vars, &self.id).map(redirect_for_tests))
+                .map(|t| expand(t, &all, &self.id).map(redirect_for_tests))
                 .transpose()
         };
         Ok(Resolved {
@@ -277,13 +389,25 @@ impl ProviderDef {
             issuer: self
                 .issuer
                 .as_ref()
-                .map(|t| expand(t, &vars, &self.id))
+                .map(|t| expand(t, &all, &self.id))
                 .transpose()?,
             authorization_url: fill(&self.authorization_url)?,
             token_url: fill(&self.token_url)?,
             revocation_url: fill(&self.revocation_url)?,
             userinfo_url: fill(&self.userinfo_url)?,
             device_authorization_url: fill(&self.device_authorization_url)?,
+            verify_url: self
+                .verify
+                .as_ref()
+                .map(|v| expand_vars_only(&v.url, &all, &self.id))
+                .transpose()?,
+            time_url: self
+                .verify
+                .as_ref()
+                .and_then(|v| v.time_url.as_ref())
+                .map(|u| expand(u, &all, &self.id).map(redirect_for_tests))
+                .transpose()?,
+            all_vars: all.clone(),
             vars,
         })
     }
@@ -298,6 +422,7 @@ impl Resolved {
             &self.revocation_url,
             &self.userinfo_url,
             &self.device_authorization_url,
+            &self.time_url,
         ]
         .into_iter()
         .flatten()
@@ -322,6 +447,32 @@ pub fn redirect_for_tests(url: String) -> String {
         return format!("{}/{rest}", base.trim_end_matches('/'));
     }
     url
+}
+
+/// Like [`expand`], but leaves `${field:…}` and `${uuid}` untouched.
+fn expand_vars_only(
+    template: &str,
+    vars: &BTreeMap<String, String>,
+    provider: &str,
+) -> Result<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| Error::Catalog {
+            reason: format!("{provider}: unterminated ${{ in {template}"),
+        })?;
+        let name = &after[..end];
+        out.push_str(&rest[..start]);
+        if name.starts_with("field:") || name == "uuid" {
+            out.push_str(&rest[start..start + 2 + end + 1]);
+        } else {
+            out.push_str(&expand(&format!("${{{name}}}"), vars, provider)?);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Replaces `${name}` with the (already validated) value.

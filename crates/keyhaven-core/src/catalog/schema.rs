@@ -117,6 +117,10 @@ pub struct Variable {
     pub default: Option<String>,
     /// An example value (also used by the catalog tests).
     pub example: String,
+    /// Further template variables fixed by this one's value, e.g. for OVHcloud's
+    /// `endpoint = "ovh-ca"`: `api_host = "ca.api.ovh.com"`. value -> (name -> text).
+    #[serde(default)]
+    pub derive: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// Token refresh behaviour (used by the token lifecycle).
@@ -175,6 +179,110 @@ pub struct CredentialField {
     /// Optional field.
     #[serde(default)]
     pub optional: bool,
+    /// Where the person creates this credential.
+    #[serde(default)]
+    pub create_url: Option<String>,
+    /// The permissions or scopes the credential needs for Keyhaven's check (and typical use).
+    #[serde(default)]
+    pub permissions: Option<String>,
+}
+
+/// How a live check authenticates (issue 5). Each names a scheme from the provider's own API
+/// documentation; the credential field names each scheme reads are fixed (see the variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyScheme {
+    /// `Authorization: Bearer <token_field>`.
+    Bearer,
+    /// `<header>: <token_field>` (Scaleway's `X-Auth-Token`).
+    Header,
+    /// HTTP Basic with fields `username` and `password`.
+    Basic,
+    /// OVHcloud's `$1$` SHA-1 request signature with fields `application_key`,
+    /// `application_secret`, `consumer_key`, on the server's time from `time_url`.
+    OvhSignature,
+    /// Exoscale's `EXO2-HMAC-SHA256` with fields `api_key`, `api_secret`.
+    ExoscaleSignature,
+    /// AWS Signature Version 4 (service `sts`) with fields `access_key_id`,
+    /// `secret_access_key`, optional `session_token`; signing region from variable `region`.
+    AwsSigv4,
+    /// Bearer with the access token the machine grant (client credentials, password) just
+    /// obtained.
+    GrantBearer,
+}
+
+/// What a failed check means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyClass {
+    /// The provider does not accept these credentials.
+    Invalid,
+    /// Accepted, but not allowed to make the check.
+    Forbidden,
+    /// The credentials belong to another region or endpoint.
+    WrongRegion,
+    /// This machine's clock is too far from the provider's.
+    ClockSkew,
+    /// The provider could not be asked (network, 5xx, 429, an unexpected answer).
+    Unavailable,
+}
+
+/// A provider-specific reading of a failed answer, checked before the defaults
+/// (401/400/404 invalid, 403 forbidden, 429/5xx unavailable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Classify {
+    /// HTTP status.
+    pub status: u16,
+    /// Text the body must contain (case-insensitive), if any.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// What it means.
+    pub class: VerifyClass,
+}
+
+/// The live check of `credentials add`: one cheap read-only call that also names the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verify {
+    /// How the call authenticates.
+    pub scheme: VerifyScheme,
+    /// HTTP method.
+    #[serde(default = "default_get")]
+    pub method: String,
+    /// URL; `${var}` templates, and `${field:NAME}` for a non-secret field (URL-encoded).
+    pub url: String,
+    /// Request body (form-encoded for AWS STS), if any.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Content type of the body.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Bearer/header schemes: the field holding the token.
+    #[serde(default)]
+    pub token_field: Option<String>,
+    /// Header scheme: the header name.
+    #[serde(default)]
+    pub header: Option<String>,
+    /// Extra headers; `${uuid}` becomes a fresh UUID v4 (Contabo's `x-request-id`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// OVHcloud: the unauthenticated server-time URL.
+    #[serde(default)]
+    pub time_url: Option<String>,
+    /// JSON pointers (or `/Tag` of an XML answer) naming the account; first found wins.
+    #[serde(default)]
+    pub account: Vec<String>,
+    /// Further things to report: label -> JSON pointer (or `/Tag`).
+    #[serde(default)]
+    pub found: BTreeMap<String, String>,
+    /// Provider-specific readings of failures.
+    #[serde(default)]
+    pub classify: Vec<Classify>,
+    /// On `wrong_region`-looking failures, try the other values of this variable to tell the
+    /// person where the credentials do belong (OVHcloud endpoints).
+    #[serde(default)]
+    pub probe_variable: Option<String>,
 }
 
 /// One provider, as written in `providers/<id>.toml`.
@@ -265,6 +373,9 @@ pub struct ProviderDef {
     /// Credential fields (api_key / basic / password modes).
     #[serde(default)]
     pub fields: Vec<CredentialField>,
+    /// The live check of `credentials add`.
+    #[serde(default)]
+    pub verify: Option<Verify>,
 }
 
 fn default_separator() -> String {

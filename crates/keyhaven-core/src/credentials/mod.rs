@@ -19,6 +19,11 @@ use crate::secret::SecretBytes;
 use crate::tokens::Endpoints;
 use crate::vault::Vault;
 
+mod env;
+mod verify;
+
+pub use env::{EnvVar, dotenv_line, environment, sh_line};
+
 /// What [`add`] is asked to do beyond the values.
 #[derive(Debug, Clone, Default)]
 pub struct AddOptions {
@@ -28,6 +33,9 @@ pub struct AddOptions {
     pub vars: BTreeMap<String, String>,
     /// Scopes for the machine grants; the catalog's defaults when empty.
     pub scopes: Vec<String>,
+    /// The account name to file the connection under, when the provider's check names none
+    /// (Hetzner Cloud tokens belong to a project whose name the API does not expose).
+    pub account: Option<String>,
 }
 
 /// What [`add`] did.
@@ -55,6 +63,8 @@ pub fn fields(def: &ProviderDef) -> Vec<CredentialField> {
         secret,
         pattern: None,
         optional,
+        create_url: None,
+        permissions: None,
     };
     match def.auth_mode {
         AuthMode::Oauth2ClientCredentials => vec![
@@ -187,22 +197,54 @@ pub fn add(
                 req.userinfo_url = endpoints.userinfo_url.clone();
                 req.scopes = scopes.clone();
                 let tokens = machine::request_token(&def, &req, &creds, &scopes)?;
-                let account = machine::account(&def, &req, &creds, &tokens)?;
+                let account = match &def.verify {
+                    Some(spec) => {
+                        found = verify::run(&verify::Check {
+                            def: &def,
+                            spec,
+                            values: &by_name,
+                            resolved: &resolved,
+                            grant_token: Some(&tokens.access_token),
+                        })?;
+                        found
+                            .get("account")
+                            .cloned()
+                            .unwrap_or_else(|| creds.fallback_account())
+                    }
+                    None => machine::account(&def, &req, &creds, &tokens)?,
+                };
                 found.insert("account".into(), account.clone());
-                (account, Some(tokens))
+                (opts.account.clone().unwrap_or(account), Some(tokens))
             } else {
-                (creds.fallback_account(), None)
+                (
+                    opts.account
+                        .clone()
+                        .unwrap_or_else(|| creds.fallback_account()),
+                    None,
+                )
             }
         }
         AuthMode::ApiKey | AuthMode::Basic => {
-            let account = if opts.verify {
-                let identity = verify_api_credentials(&def, &by_name, &resolved.vars)?;
-                found = identity;
-                found.get("account").cloned()
-            } else {
-                None
-            };
-            let account = account.unwrap_or_else(|| unverified_account(&def, &by_name));
+            if opts.verify {
+                let spec = def.verify.as_ref().ok_or_else(|| {
+                    Error::BadInput(format!(
+                        "{} has no live check in the catalog; store with --no-verify",
+                        def.name
+                    ))
+                })?;
+                found = verify::run(&verify::Check {
+                    def: &def,
+                    spec,
+                    values: &by_name,
+                    resolved: &resolved,
+                    grant_token: None,
+                })?;
+            }
+            let account = opts
+                .account
+                .clone()
+                .or_else(|| found.get("account").cloned())
+                .unwrap_or_else(|| unverified_account(&def, &by_name));
             (account, None)
         }
         AuthMode::Oauth2 => unreachable!("refused above"),
@@ -262,26 +304,24 @@ pub fn auth_mode_name(mode: AuthMode) -> &'static str {
     }
 }
 
-/// An account name for credentials stored without verification: the first non-secret field's
-/// value (an access key id, an application key, a user name), else the provider id.
+/// An account name when the check named none (or did not run): the first non-secret field's
+/// value (an access key id, an application key, a user name), else a fingerprint of the secret
+/// (`key sha256:1a2b3c4d`: stable, so adding the same key again updates it, and reveals nothing).
 fn unverified_account(def: &ProviderDef, values: &BTreeMap<String, SecretBytes>) -> String {
-    fields(def)
+    use sha2::Digest;
+    let all = fields(def);
+    if let Some(v) = all
         .iter()
         .filter(|f| !f.secret)
         .find_map(|f| values.get(&f.name))
-        .map(|v| String::from_utf8_lossy(v.expose_secret()).into_owned())
-        .unwrap_or_else(|| def.id.clone())
-}
-
-/// Live verification of API-key and Basic credentials. Implemented per scheme in the cloud
-/// credentials work; until then it refuses plainly rather than pretending.
-fn verify_api_credentials(
-    def: &ProviderDef,
-    _values: &BTreeMap<String, SecretBytes>,
-    _vars: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>> {
-    Err(Error::BadInput(format!(
-        "live verification of {} credentials is not available in this build; use --no-verify",
-        def.name
-    )))
+    {
+        return String::from_utf8_lossy(v.expose_secret()).into_owned();
+    }
+    let mut h = sha2::Sha256::new();
+    for f in all.iter().filter(|f| f.secret) {
+        if let Some(v) = values.get(&f.name) {
+            h.update(v.expose_secret());
+        }
+    }
+    format!("key sha256:{}", &hex::encode(h.finalize())[..8])
 }

@@ -441,6 +441,7 @@ mod tests {
             status,
             content_type: "application/json".into(),
             retry_after: None,
+            date: None,
             body: body.as_bytes().to_vec(),
         }
     }

@@ -127,6 +127,11 @@ fn read_field(conn: &rusqlite::Connection, id: &str, name: &str) -> Result<Optio
         .map(SecretBytes::new))
 }
 
+/// A stored field of a connection (for the credentials module; secrets stay wrapped).
+pub(crate) fn read_field_pub(vault: &Vault, id: &str, name: &str) -> Result<Option<SecretBytes>> {
+    read_field(vault.conn(), id, name)
+}
+
 /// Options for [`access_token`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokenOptions {
@@ -857,6 +862,7 @@ mod tests {
             status: 503,
             content_type: "text/plain".into(),
             retry_after: Some("42".into()),
+            date: None,
             body: vec![],
         };
         let e = crate::http::status_error("token request to x", &resp);

@@ -86,6 +86,11 @@ export const ERROR_CODES = [
   'backing_off',
   'backup_wrong_passphrase',
   'backup_damaged',
+  'credentials_invalid',
+  'credentials_forbidden',
+  'credentials_wrong_region',
+  'clock_skew',
+  'provider_unavailable',
 ] as const;
 
 /**

@@ -1,0 +1,145 @@
+//! `keyhaven env CONN` and `keyhaven exec --with CONN -- COMMAND`: hand a connection's credentials
+//! to the tools that deploy, under the variable names those tools read (catalog `env`).
+//!
+//! `exec` replaces this process with the command (Unix `execvp`), so the command gets the
+//! terminal, stdin/stdout/stderr, every signal and its own exit status exactly as if started
+//! directly; nothing of Keyhaven stays in memory. A command that cannot be found exits 127, one
+//! that cannot be run 126, as `env` and shells do.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use keyhaven_core::Error;
+use keyhaven_core::credentials::{self, dotenv_line, sh_line};
+
+use super::Ctx;
+use crate::error::CliResult;
+
+/// `--format` of `keyhaven env`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default)]
+pub enum Format {
+    /// `export NAME='value'` lines for `eval` in a POSIX shell.
+    #[default]
+    Sh,
+    /// `NAME='value'` lines for a .env file.
+    Dotenv,
+    /// One JSON object.
+    Json,
+}
+
+/// Arguments of `keyhaven env`.
+#[derive(Debug, clap::Args)]
+pub struct EnvArgs {
+    /// Connection: its id, PROVIDER or PROVIDER:ACCOUNT.
+    conn: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Sh)]
+    format: Format,
+}
+
+/// Arguments of `keyhaven exec`.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// A connection whose variables the command gets (repeat for several).
+    #[arg(long = "with", value_name = "CONN", required = true)]
+    with: Vec<String>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+/// Prints a connection's variables.
+pub fn env(ctx: &Ctx, args: EnvArgs) -> CliResult {
+    let mut vault = ctx.open_vault()?;
+    let conn = vault.find_connection(&args.conn)?;
+    let vars = credentials::environment(&mut vault, &conn.id, "env")?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Sh => {
+            for v in &vars {
+                writeln!(out, "{}", sh_line(v).as_str())?;
+            }
+        }
+        Format::Dotenv => {
+            for v in &vars {
+                writeln!(out, "{}", dotenv_line(v).as_str())?;
+            }
+        }
+        Format::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = vars
+                .iter()
+                .map(|v| {
+                    (
+                        v.name.clone(),
+                        serde_json::Value::String(v.value.to_string()),
+                    )
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &map).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a command with the connections' variables added to its environment.
+pub fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult {
+    let mut vault = ctx.open_vault()?;
+    let program = args.command[0].clone();
+    let purpose = format!("exec {}", program.to_string_lossy());
+    let mut env: Vec<(String, zeroize::Zeroizing<String>, String)> = Vec::new();
+    for spec in &args.with {
+        let conn = vault.find_connection(spec)?;
+        for v in credentials::environment(&mut vault, &conn.id, &purpose)? {
+            if let Some((_, _, other)) = env.iter().find(|(n, _, _)| *n == v.name) {
+                return Err(Error::BadInput(format!(
+                    "{other} and {} both set {}; pass one of them",
+                    conn.id, v.name
+                ))
+                .into());
+            }
+            env.push((v.name, v.value, conn.id.clone()));
+        }
+    }
+    drop(vault);
+    let mut cmd = std::process::Command::new(&program);
+    cmd.args(&args.command[1..]);
+    for (name, value, _) in &env {
+        cmd.env(name, value.as_str());
+    }
+    run(cmd, &program)
+}
+
+#[cfg(unix)]
+fn run(mut cmd: std::process::Command, program: &std::ffi::OsStr) -> CliResult {
+    use std::os::unix::process::CommandExt;
+    let e = cmd.exec(); // only returns on failure
+    let code = if e.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
+    eprintln!(
+        "keyhaven: error: cannot run {}: {e}",
+        program.to_string_lossy()
+    );
+    std::process::exit(code);
+}
+
+#[cfg(not(unix))]
+fn run(mut cmd: std::process::Command, program: &std::ffi::OsStr) -> CliResult {
+    match cmd.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(e) => {
+            eprintln!(
+                "keyhaven: error: cannot run {}: {e}",
+                program.to_string_lossy()
+            );
+            std::process::exit(if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            });
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Handing credentials to tools: the environment variables the provider's own CLI and Terraform
+//! provider read (catalog `env`), for `keyhaven env` and `keyhaven exec`, and the quoting that
+//! makes printing them safe.
+
+use std::collections::BTreeMap;
+
+use zeroize::Zeroizing;
+
+use crate::audit;
+use crate::error::{Error, Result};
+use crate::tokens::{self, TokenOptions};
+use crate::vault::Vault;
+
+/// One variable: name and value (secret or not, always handled as if secret).
+pub struct EnvVar {
+    /// Variable name, e.g. `HCLOUD_TOKEN`.
+    pub name: String,
+    /// Its value.
+    pub value: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for EnvVar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EnvVar({}=[redacted])", self.name)
+    }
+}
+
+/// The variables for connection `conn_id`, access token refreshed first when it is one of them.
+/// Recorded in the audit log (`credentials.env`, with the variable names, or the `purpose`).
+pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Vec<EnvVar>> {
+    let summary = vault
+        .connection_summary(conn_id)?
+        .ok_or_else(|| Error::BadInput(format!("no connection {conn_id}")))?;
+    let def = vault.provider_def(&summary.provider)?;
+    if def.env.is_empty() {
+        return Err(Error::BadInput(format!(
+            "{} names no environment variables for its tools",
+            def.name
+        )));
+    }
+    let stored_vars: BTreeMap<String, String> = vault
+        .conn()
+        .query_row(
+            "SELECT extra FROM connections WHERE id = ?1",
+            [conn_id],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e).ok())
+        .and_then(|v| serde_json::from_value(v.get("keyhaven_vars")?.clone()).ok())
+        .unwrap_or_default();
+    let vars = def.resolve(&stored_vars)?.vars;
+    let needs_token = def.env.values().any(|s| s == "access_token");
+    let token = if needs_token {
+        Some(tokens::access_token(
+            vault,
+            conn_id,
+            TokenOptions::default(),
+        )?)
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    for (name, source) in &def.env {
+        let value = match source.as_str() {
+            "access_token" => token
+                .as_ref()
+                .map(|t| String::from_utf8_lossy(t.expose_secret()).into_owned()),
+            s if vars.contains_key(s) => Some(vars[s].clone()).filter(|v| !v.is_empty()),
+            s => tokens::read_field_pub(vault, conn_id, s)?
+                .map(|v| String::from_utf8_lossy(v.expose_secret()).into_owned()),
+        };
+        if let Some(value) = value {
+            out.push(EnvVar {
+                name: name.clone(),
+                value: Zeroizing::new(value),
+            });
+        }
+    }
+    let names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
+    audit::record(
+        vault,
+        Some(conn_id),
+        "credentials.env",
+        Some(&format!("{purpose}: {}", names.join(" "))),
+    )?;
+    Ok(out)
+}
+
+/// `export NAME='value'`: POSIX single quotes keep every byte literal (newlines, `$()`, `\``);
+/// a single quote is closed, escaped and reopened.
+pub fn sh_line(v: &EnvVar) -> Zeroizing<String> {
+    Zeroizing::new(format!(
+        "export {}='{}'",
+        v.name,
+        v.value.replace('\'', "'\\''")
+    ))
+}
+
+/// `NAME='value'` when that is unambiguous (no quote, no line break), else
+/// `NAME="..."` with `\\`, `\"`, `\$`, `\n` and `\r` escaped: what the common dotenv parsers
+/// (python-dotenv, Node's dotenv, docker compose) read back as the same bytes.
+pub fn dotenv_line(v: &EnvVar) -> Zeroizing<String> {
+    if !v.value.contains(['\'', '\n', '\r']) {
+        return Zeroizing::new(format!("{}='{}'", v.name, v.value.as_str()));
+    }
+    let mut s = String::with_capacity(v.value.len() + 8);
+    for c in v.value.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '$' => s.push_str("\\$"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            c => s.push(c),
+        }
+    }
+    Zeroizing::new(format!("{}=\"{}\"", v.name, s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(value: &str) -> EnvVar {
+        EnvVar {
+            name: "X".into(),
+            value: Zeroizing::new(value.into()),
+        }
+    }
+
+    #[test]
+    fn sh_quoting_survives_hostile_values() {
+        for hostile in [
+            "plain",
+            "it's",
+            "$(touch /tmp/pwned)",
+            "`id`",
+            "a\nb",
+            "'; rm -rf / #",
+            "\\'\"",
+            "",
+        ] {
+            let line = sh_line(&var(hostile));
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{}\nprintf %s \"$X\"", line.as_str()))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), hostile, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn dotenv_escapes_quotes_newlines_and_dollars() {
+        assert_eq!(dotenv_line(&var("abc$x")).as_str(), "X='abc$x'");
+        assert_eq!(
+            dotenv_line(&var("a'b\n$c\"\\")).as_str(),
+            "X=\"a'b\\n\\$c\\\"\\\\\""
+        );
+    }
+}
