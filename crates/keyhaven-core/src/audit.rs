@@ -46,17 +46,18 @@ pub(crate) fn record_on(
     action: &str,
     detail: Option<&str>,
 ) -> Result<()> {
-    conn.execute(
+    // Cached: with SQLCipher's memory security every statement compiled costs locked pages.
+    conn.prepare_cached(
         "INSERT INTO audit_events (at, connection_id, action, actor, detail)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            OffsetDateTime::now_utc().unix_timestamp(),
-            connection_id,
-            action,
-            actor.as_str(),
-            detail
-        ],
-    )?;
+    )?
+    .execute(params![
+        OffsetDateTime::now_utc().unix_timestamp(),
+        connection_id,
+        action,
+        actor.as_str(),
+        detail
+    ])?;
     Ok(())
 }
 

@@ -88,11 +88,10 @@ impl Vault {
     fn custom_provider(&self, id: &str) -> Result<Option<ProviderDef>> {
         let text: Option<Option<String>> = self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT custom_definition FROM provider_settings WHERE provider_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+            )?
+            .query_row([id], |r| r.get(0))
             .optional()?;
         match text.flatten() {
             Some(json) => serde_json::from_str(&json)

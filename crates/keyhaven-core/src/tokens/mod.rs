@@ -64,13 +64,15 @@ struct Snapshot {
 
 fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT provider_id, status, expires_at, updated_at, extra, scopes_granted,
                     (SELECT value FROM connection_fields WHERE connection_id = c.id AND name = 'refresh_token'),
                     auth_mode,
                     EXISTS (SELECT 1 FROM connection_fields WHERE connection_id = c.id AND name = 'access_token'),
                     moved_at, retry_after, failures, last_error
              FROM connections c WHERE id = ?1",
+        )?
+        .query_row(
             [id],
             |r| {
                 Ok((
@@ -118,11 +120,10 @@ fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
 
 fn read_field(conn: &rusqlite::Connection, id: &str, name: &str) -> Result<Option<SecretBytes>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT value FROM connection_fields WHERE connection_id = ?1 AND name = ?2",
-            params![id, name],
-            |r| r.get::<_, Vec<u8>>(0),
-        )
+        )?
+        .query_row(params![id, name], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
         .map(SecretBytes::new))
 }
@@ -183,10 +184,8 @@ fn record_hand_out(vault: &mut Vault, conn_id: &str) -> Result<()> {
     vault.conn().execute_batch("PRAGMA synchronous = NORMAL")?;
     let outcome = (|| -> Result<()> {
         let tx = vault.conn_mut().transaction()?;
-        tx.execute(
-            "UPDATE connections SET last_used_at = ?2 WHERE id = ?1",
-            params![conn_id, now()],
-        )?;
+        tx.prepare_cached("UPDATE connections SET last_used_at = ?2 WHERE id = ?1")?
+            .execute(params![conn_id, now()])?;
         audit::record_on(&tx, actor, Some(conn_id), "token.handed_out", None)?;
         Ok(tx.commit()?)
     })();
