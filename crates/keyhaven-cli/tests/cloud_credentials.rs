@@ -102,14 +102,14 @@ fn every_provider_verifies_with_its_own_scheme_and_names_the_account() {
             "api-user@keyhaven.invalid",
         ),
         (
-            "digitalocean",
+            "digitalocean-token",
             vec![],
             vec![],
             vec![a("digitalocean", "valid", "token")],
             "",
         ),
         (
-            "linode",
+            "linode-token",
             vec![],
             vec![],
             vec![a("linode", "valid", "token")],
@@ -241,7 +241,7 @@ fn each_failure_class_reads_as_its_own_sentence_and_stores_nothing() {
     // Forbidden: authenticated, not allowed to read the account.
     let out = add(
         &c,
-        "digitalocean",
+        "digitalocean-token",
         &[],
         &[],
         &[a("digitalocean", "forbidden", "token")],

@@ -152,6 +152,47 @@ mod tests {
     }
 
     #[test]
+    fn a_github_oauth_connection_gives_gh_token_and_is_audited() {
+        use crate::connections::{FieldValue, NewConnection};
+        struct Pass;
+        impl crate::PassphraseSource for Pass {
+            fn passphrase(
+                &mut self,
+                _: crate::PassphrasePurpose,
+            ) -> Result<Option<crate::secret::Passphrase>> {
+                Ok(Some(crate::secret::Passphrase::new("env-test-pass".into())?))
+            }
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = crate::paths::DataDir::new(tmp.path().join("v"));
+        let mut vault =
+            Vault::init(&dir, crate::KeyChoice::Passphrase, &mut Pass, crate::Actor::Cli).unwrap();
+        let id = vault
+            .save_connection(NewConnection {
+                provider_id: "github".into(),
+                account: "octocat".into(),
+                auth_mode: "oauth2".into(),
+                scopes_requested: vec![],
+                scopes_granted: vec![],
+                token_type: Some("bearer".into()),
+                expires_at: None,
+                extra: serde_json::json!({}),
+                fields: vec![(
+                    "access_token".into(),
+                    FieldValue::Secret(crate::secret::SecretBytes::from("gho_abc".to_string())),
+                )],
+            })
+            .unwrap();
+        let vars = environment(&mut vault, &id, "env").unwrap();
+        let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["GH_TOKEN", "GITHUB_TOKEN"]);
+        assert!(vars.iter().all(|v| v.value.as_str() == "gho_abc"));
+        assert!(!format!("{vars:?}").contains("gho_abc"), "Debug redacts");
+        let audit = vault.audit_events(Some(&id)).unwrap();
+        assert!(audit.iter().any(|e| e.action == "credentials.env"));
+    }
+
+    #[test]
     fn dotenv_escapes_quotes_newlines_and_dollars() {
         assert_eq!(dotenv_line(&var("abc$x")).as_str(), "X='abc$x'");
         assert_eq!(
