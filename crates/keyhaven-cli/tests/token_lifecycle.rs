@@ -304,14 +304,15 @@ fn a_revocation_answered_503_is_kept_and_retried_until_confirmed() {
 fn a_disconnect_during_a_slow_refresh_revokes_the_tokens_that_refresh_brings() {
     // SEC-31: the refresh answer is delayed 5 s; disconnect waits for it, then revokes the new
     // pair, so nothing the late refresh received stays live.
-    let f = flow();
+    // Access tokens of 30 s: the answer is held 5 s, so a 3 s token would arrive expired.
+    let f = Flow::with_server(AuthServer::start_with(&[("KH_AS_ACCESS_TTL", "30")]));
     let id = f.connect("alice");
-    wait_expired();
+    // `refresh` forces one; no need to wait for expiry.
     f.server
         .fault_json(serde_json::json!({"endpoint": "token", "mode": "delay_ms:5000"}));
     // Revocation is slowed too, so the test can read the new pair while disconnect works.
     f.server.fault_json(
-        serde_json::json!({"endpoint": "revocation", "mode": "delay_before_ms:3000", "count": 2}),
+        serde_json::json!({"endpoint": "revocation", "mode": "delay_before_ms:6000", "count": 2}),
     );
     let refresh =
         f.s.command(crate::support::keyhaven_bin())
@@ -331,8 +332,21 @@ fn a_disconnect_during_a_slow_refresh_revokes_the_tokens_that_refresh_brings() {
             .unwrap();
     let out = wait_child(refresh, 60);
     assert!(out.status.success(), "the refresh committed: {out:?}");
-    let new_at = f.access_token(&id);
-    let new_rt = f.field(&id, "refresh_token").unwrap();
+    // One read of the new pair, while disconnect's revocations wait 6 s at the server (revoking
+    // the refresh token ends the whole grant, access token included).
+    let show: serde_json::Value =
+        serde_json::from_str(&f.s.kh_ok(&["show", &id, "--reveal", "--json"])).unwrap();
+    let field = |name: &str| {
+        show["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .and_then(|x| x["value"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    let (new_at, new_rt) = (field("access_token"), field("refresh_token"));
     assert_eq!(
         f.server.userinfo(&new_at).0,
         200,

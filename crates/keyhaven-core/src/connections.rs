@@ -191,6 +191,24 @@ impl Vault {
         }
     }
 
+    /// The value of one field, for an explicit reveal or copy by the person (`action` is audited:
+    /// `connection.revealed` or `connection.copied`, with the field name, never the value).
+    pub fn reveal_field(&self, id: &str, name: &str, action: &str) -> Result<SecretBytes> {
+        let value: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT value FROM connection_fields WHERE connection_id = ?1 AND name = ?2",
+                params![id, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let value = value.ok_or_else(|| {
+            crate::error::Error::BadInput(format!("connection {id} has no field {name}"))
+        })?;
+        audit::record(self, Some(id), action, Some(name))?;
+        Ok(SecretBytes::new(value))
+    }
+
     /// Everything stored about a connection, secrets masked unless `reveal` (which is audited).
     pub fn connection_details(&self, id: &str, reveal: bool) -> Result<ConnectionDetails> {
         let summary = self

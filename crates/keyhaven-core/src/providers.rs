@@ -76,7 +76,107 @@ pub struct CustomProvider {
     pub auth_mode: Option<AuthMode>,
 }
 
+/// Everything a front end shows about one provider before connecting it (desktop add-connection
+/// and cloud-wizard screens).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderInfo {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Auth mode.
+    pub auth_mode: AuthMode,
+    /// A grant kept only because the provider offers nothing else.
+    pub legacy: bool,
+    /// Documentation.
+    pub docs_url: String,
+    /// Where to register an OAuth app / create a key.
+    pub register_url: Option<String>,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Default scopes.
+    pub scopes: Vec<String>,
+    /// Accepted redirect kinds, default first.
+    pub redirects: Vec<RedirectKind>,
+    /// Whether your app needs a client secret.
+    pub client_secret_required: bool,
+    /// Template variables, with their names.
+    pub variables: Vec<VariableInfo>,
+    /// Credential fields, in the order to ask them.
+    pub fields: Vec<crate::catalog::CredentialField>,
+    /// Environment variable names its tools read.
+    pub env: Vec<String>,
+    /// Whether your OAuth app is stored.
+    pub configured: bool,
+    /// Redirect URI to register at the provider, per kind.
+    pub redirect_uris: std::collections::BTreeMap<String, String>,
+}
+
+/// A template variable, with its name.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariableInfo {
+    /// `${name}`.
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// Help.
+    pub help: String,
+    /// Anchored pattern.
+    pub pattern: String,
+    /// Default.
+    pub default: Option<String>,
+    /// Example.
+    pub example: String,
+}
+
 impl Vault {
+    /// What a front end shows about one provider.
+    pub fn provider_info(&self, id: &str) -> Result<ProviderInfo> {
+        let def = self.provider_def(id)?;
+        let configured = self.provider_client(id)?.is_some();
+        let redirect_uris = def
+            .redirects
+            .iter()
+            .map(|k| {
+                let uri = match k {
+                    RedirectKind::DeepLink => {
+                        crate::flows::callback::DEEP_LINK_REDIRECT.to_string()
+                    }
+                    RedirectKind::Loopback => "http://127.0.0.1/callback".to_string(),
+                };
+                (crate::flows::kind_name(*k).to_string(), uri)
+            })
+            .collect();
+        Ok(ProviderInfo {
+            variables: def
+                .variables
+                .iter()
+                .map(|(name, v)| VariableInfo {
+                    name: name.clone(),
+                    label: v.label.clone(),
+                    help: v.help.clone(),
+                    pattern: v.pattern.clone(),
+                    default: v.default.clone(),
+                    example: v.example.clone(),
+                })
+                .collect(),
+            fields: crate::credentials::fields(&def),
+            env: def.env.keys().cloned().collect(),
+            configured,
+            redirect_uris,
+            id: def.id,
+            name: def.name,
+            auth_mode: def.auth_mode,
+            legacy: def.legacy,
+            docs_url: def.docs_url,
+            register_url: def.register_url,
+            categories: def.categories,
+            scopes: def.scopes,
+            redirects: def.redirects,
+            client_secret_required: def.client_secret_required,
+        })
+    }
+
     /// A provider definition: custom first, then the catalog.
     pub fn provider_def(&self, id: &str) -> Result<ProviderDef> {
         if let Some(def) = self.custom_provider(id)? {

@@ -160,13 +160,20 @@ mod tests {
                 &mut self,
                 _: crate::PassphrasePurpose,
             ) -> Result<Option<crate::secret::Passphrase>> {
-                Ok(Some(crate::secret::Passphrase::new("env-test-pass".into())?))
+                Ok(Some(crate::secret::Passphrase::new(
+                    "env-test-pass".into(),
+                )?))
             }
         }
         let tmp = tempfile::tempdir().unwrap();
         let dir = crate::paths::DataDir::new(tmp.path().join("v"));
-        let mut vault =
-            Vault::init(&dir, crate::KeyChoice::Passphrase, &mut Pass, crate::Actor::Cli).unwrap();
+        let mut vault = Vault::init(
+            &dir,
+            crate::KeyChoice::Passphrase,
+            &mut Pass,
+            crate::Actor::Cli,
+        )
+        .unwrap();
         let id = vault
             .save_connection(NewConnection {
                 provider_id: "github".into(),

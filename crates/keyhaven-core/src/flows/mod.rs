@@ -545,6 +545,52 @@ pub fn wait(
     }
 }
 
+/// How a flow started elsewhere in this process ended, by its digest
+/// ([`StartedFlow::state_digest`]): `None` while it is pending. For front ends that poll (the
+/// desktop app) instead of blocking in [`wait`].
+pub fn outcome(
+    vault: &Vault,
+    digest: &str,
+) -> Result<Option<std::result::Result<ConnectionSummary, String>>> {
+    Ok(match pending::poll_result(vault, digest)? {
+        None => None,
+        Some(Ok(id)) => Some(
+            vault
+                .connection_summary(&id)?
+                .ok_or_else(|| "the new connection was deleted meanwhile".to_string()),
+        ),
+        Some(Err(message)) => Some(Err(message)),
+    })
+}
+
+/// Abandons a pending flow by its digest (the desktop's Cancel): its state can no longer be
+/// redeemed, and whoever waits for it (a loopback listener) sees it end.
+pub fn cancel(vault: &mut Vault, digest: &str) -> Result<()> {
+    let states: Vec<Zeroizing<String>> = {
+        let mut stmt = vault.conn().prepare("SELECT state FROM pending_flows")?;
+        stmt.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(Zeroizing::new)
+            .collect()
+    };
+    for state in states {
+        if pending::state_digest(&state) == digest {
+            pending::cancel(vault, &state)?;
+            pending::record_result(vault, &state, &Err("the sign-in was cancelled".into()))?;
+        }
+    }
+    Ok(())
+}
+
+impl StartedFlow {
+    /// Whether the flow waits on a loopback port, which someone must serve ([`wait`] does; the
+    /// desktop app runs it on a worker thread with its own vault handle).
+    pub fn is_loopback(&self) -> bool {
+        self.loopback.is_some()
+    }
+}
+
 /// `deep-link` / `loopback`.
 pub fn kind_name(kind: RedirectKind) -> &'static str {
     match kind {

@@ -93,6 +93,9 @@ pub struct Vault {
     dir: DataDir,
     meta: VaultMeta,
     actor: Actor,
+    /// The key this handle opened with, for [`Vault::reopen`]. SQLCipher holds it in memory for
+    /// as long as the connection is open anyway; this copy is zeroized on drop like it.
+    key: std::sync::Arc<crate::secret::VaultKey>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -195,6 +198,25 @@ impl Vault {
     /// The database file.
     pub fn path(&self) -> PathBuf {
         self.dir.vault_file()
+    }
+
+    /// A second handle on the same vault, with the key this one holds (no keychain or
+    /// passphrase prompt): for a background worker (the desktop app's refresh scheduler, a
+    /// loopback listener) that must not hold the first handle during network calls.
+    pub fn reopen(&self, actor: Actor) -> Result<Vault> {
+        let conn = db::open(&self.dir.vault_file(), &self.key, false).map_err(|e| match e {
+            db::OpenFailure::NotAuthentic => Error::RekeyFailed {
+                reason: "the vault was re-keyed by another process; open it again".into(),
+            },
+            db::OpenFailure::Other(e) => e,
+        })?;
+        Ok(Vault {
+            conn,
+            dir: self.dir.clone(),
+            meta: self.meta.clone(),
+            actor,
+            key: self.key.clone(),
+        })
     }
 
     /// The actor recorded in audit events.

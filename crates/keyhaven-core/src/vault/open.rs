@@ -173,6 +173,7 @@ fn open_inner(
                     dir: dir.clone(),
                     meta,
                     actor,
+                    key: std::sync::Arc::new(key),
                 });
             }
             Err(OpenFailure::NotAuthentic) => outcome.key_ok_db_failed = true,

@@ -152,6 +152,7 @@ pub(super) fn rekey(
         }
     };
     vault.conn = new_conn;
+    vault.key = std::sync::Arc::new(new_key);
     on_step(RekeyStep::Rekeyed);
 
     // 4 and 5. Switch the pointer, then retire the old item: the same code that finishes an

@@ -23,7 +23,8 @@ export function vaultUnlock(passphrase: string): Promise<Outcome<VaultView>> {
   return call<VaultView>('vault_unlock', { passphrase });
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<Outcome<T>> {
+/** Invokes a command; a rejection becomes a typed `CommandError`. Shared by every wrapper. */
+export async function call<T>(command: string, args?: Record<string, unknown>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await invoke<T>(command, args) };
   } catch (raw) {

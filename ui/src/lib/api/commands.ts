@@ -1,0 +1,124 @@
+// Typed wrappers over every app command beyond the vault screen (src/lib/vault/commands.ts has
+// those and the shared `call`/error handling). Components import from here, never `invoke`.
+// Each Rust command of the same name lives in src-tauri/src/commands/<area>.rs.
+
+import { call } from '../vault/commands';
+import type { Outcome } from '../vault/types';
+import type {
+  AddReport,
+  AuditEvent,
+  ConnectionDetails,
+  ConnectionSummary,
+  DisconnectReport,
+  ExportReport,
+  FlowOutcome,
+  ImportReport,
+  ProviderInfo,
+  ProviderSummary,
+  RedirectKind,
+  StartedFlow,
+} from './types';
+
+// --- connections ---------------------------------------------------------------------------
+
+/** Every connection, no secrets, no network. */
+export const listConnections = (): Promise<Outcome<ConnectionSummary[]>> => call('connections_list');
+
+/** One connection, offline: masked fields, decoded (unverified) JWTs, scopes, expiry. */
+export const showConnection = (id: string): Promise<Outcome<ConnectionDetails>> =>
+  call('connection_show', { id });
+
+/** The plain value of one secret field. Audited (actor desktop); only on an explicit reveal. */
+export const revealField = (id: string, field: string): Promise<Outcome<string>> =>
+  call('connection_reveal', { id, field });
+
+/** Copies one field to the clipboard (Rust side); cleared after 30 s if still there. Audited. */
+export const copyField = (id: string, field: string): Promise<Outcome<null>> =>
+  call('connection_copy', { id, field });
+
+/** Refreshes now (single-flight with every other process). */
+export const refreshConnection = (id: string): Promise<Outcome<ConnectionSummary>> =>
+  call('connection_refresh', { id });
+
+/** Revokes at the provider (unless keepRemote), then deletes locally. */
+export const disconnectConnection = (id: string, keepRemote: boolean): Promise<Outcome<DisconnectReport>> =>
+  call('connection_disconnect', { id, keepRemote });
+
+/** The audit log, newest first; of one connection when `connection` is given. */
+export const auditLog = (connection?: string): Promise<Outcome<AuditEvent[]>> =>
+  call('audit_list', { connection: connection ?? null });
+
+// --- providers -----------------------------------------------------------------------------
+
+export const listProviders = (): Promise<Outcome<ProviderSummary[]>> => call('providers_list');
+
+export const providerInfo = (id: string): Promise<Outcome<ProviderInfo>> => call('provider_info', { id });
+
+/** Stores your own OAuth app for a provider. The secret goes in once and never comes back. */
+export const configureProvider = (
+  id: string,
+  clientId: string,
+  clientSecret: string | null,
+): Promise<Outcome<null>> => call('provider_configure', { id, clientId, clientSecret });
+
+/** Adds a custom OAuth provider by discovery from its issuer URL. */
+export const addCustomProvider = (
+  id: string,
+  issuer: string,
+  clientId: string,
+  clientSecret: string | null,
+  scopes: string[],
+): Promise<Outcome<ProviderSummary>> =>
+  call('provider_add_custom', { id, issuer, clientId, clientSecret, scopes });
+
+// --- connecting ----------------------------------------------------------------------------
+
+/** Starts a browser sign-in and opens the system browser at the provider. */
+export const connectStart = (
+  provider: string,
+  options: { redirect: RedirectKind | null; scopes: string[]; vars: Record<string, string> },
+): Promise<Outcome<StartedFlow>> => call('connect_start', { provider, ...options });
+
+/** Waits (up to a few seconds) for the flow to finish; call again while `pending`. */
+export const connectWait = (flowId: string): Promise<Outcome<FlowOutcome>> => call('connect_wait', { flowId });
+
+/** Opens the browser at the flow's authorization URL again. */
+export const connectOpenAgain = (flowId: string): Promise<Outcome<null>> => call('connect_open_again', { flowId });
+
+/** Abandons the flow (its state can no longer be used). */
+export const connectCancel = (flowId: string): Promise<Outcome<null>> => call('connect_cancel', { flowId });
+
+/** Finishes a sign-in from a redirect URL pasted by hand (when the browser could not hand it back). */
+export const connectPaste = (url: string): Promise<Outcome<ConnectionSummary>> => call('connect_paste', { url });
+
+// --- credentials (cloud wizard) ------------------------------------------------------------
+
+/** Adds API-key / machine credentials, checked live unless `verify` is false. */
+export const addCredentials = (
+  provider: string,
+  values: Record<string, string>,
+  options: { vars: Record<string, string>; account: string | null; verify: boolean },
+): Promise<Outcome<AddReport>> => call('credentials_add', { provider, values, ...options });
+
+// --- settings ------------------------------------------------------------------------------
+
+export const exportBackup = (path: string, passphrase: string, moveOut: boolean): Promise<Outcome<ExportReport>> =>
+  call('vault_export', { path, passphrase, moveOut });
+
+export const importBackup = (path: string, passphrase: string): Promise<Outcome<ImportReport>> =>
+  call('vault_import', { path, passphrase });
+
+/** Forgets the open vault (a passphrase vault asks again; a keychain vault reopens on demand). */
+export const lockVault = (): Promise<Outcome<null>> => call('vault_lock');
+
+/** Re-encrypts the vault under a new keychain key (keychain vaults) or a new passphrase. */
+export const rekeyVault = (newPassphrase: string | null): Promise<Outcome<null>> =>
+  call('vault_rekey', { newPassphrase });
+
+// --- links -----------------------------------------------------------------------------------
+
+/**
+ * Opens an https URL from the catalog (register_url, create_url, docs_url, a manual revocation
+ * page) in the system browser. The webview never navigates away from the app.
+ */
+export const openUrl = (url: string): Promise<Outcome<null>> => call('open_url', { url });
