@@ -8,7 +8,32 @@
 
 /// Every `#[tauri::command]` in `src/commands/`, by name. Keep in sync with `lib.rs`'s
 /// `generate_handler!` and `capabilities/main.json`.
-const COMMANDS: &[&str] = &["vault_status", "vault_init", "vault_unlock"];
+const COMMANDS: &[&str] = &[
+    "vault_status",
+    "vault_init",
+    "vault_unlock",
+    "connections_list",
+    "connection_show",
+    "connection_reveal",
+    "connection_copy",
+    "connection_refresh",
+    "connection_disconnect",
+    "audit_list",
+    "providers_list",
+    "provider_info",
+    "provider_configure",
+    "provider_add_custom",
+    "connect_start",
+    "connect_wait",
+    "connect_open_again",
+    "connect_cancel",
+    "connect_paste",
+    "credentials_add",
+    "vault_export",
+    "vault_import",
+    "vault_lock",
+    "vault_rekey",
+];
 
 fn main() {
     tauri_build::try_build(

@@ -9,8 +9,11 @@
 //! between calls: the data directory and the open vault), [`error`] (the `{code, message}` error
 //! every command returns).
 
+pub mod clipboard;
 pub mod commands;
+pub mod deeplink;
 pub mod error;
+pub mod scheduler;
 pub mod state;
 
 use std::io::IsTerminal;
@@ -23,6 +26,11 @@ pub use state::AppState;
 /// Environment variable holding the log filter (`tracing_subscriber` syntax), default `warn`.
 pub const LOG_ENV: &str = "KEYHAVEN_LOG";
 
+/// Event: connections were added, refreshed, changed status or removed (no payload).
+pub const EVENT_CONNECTIONS_CHANGED: &str = "connections-changed";
+/// Event: a deep link or a loopback redirect finished a flow (`{state, connection|message}`).
+pub const EVENT_FLOW_FINISHED: &str = "flow-finished";
+
 /// Starts the desktop app and blocks until its last window closes.
 ///
 /// # Panics
@@ -33,16 +41,93 @@ pub fn run() {
     // Same hardening as the CLI: no core dumps, no same-user debugger attach (SEC-26).
     keyhaven_core::harden_process();
     init_tracing();
+    // A second launch by a deep link, with no session bus for single-instance to hand the link
+    // over: finish the flow here and exit, without a window.
+    if let Some(url) = std::env::args().skip(1).find(|a| deeplink::is_deep_link(a))
+        && !session_bus_available()
+    {
+        std::process::exit(deeplink::finish_without_window(&url));
+    }
     let state = AppState::from_env();
     tauri::Builder::default()
+        // First: a second launch hands its deep link to this instance and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            use tauri::Manager;
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(state)
+        .setup(|app| {
+            use tauri_plugin_deep_link::DeepLinkExt;
+            #[cfg(target_os = "linux")]
+            if (cfg!(debug_assertions) || std::env::var_os("KEYHAVEN_REGISTER_HANDLER").is_some())
+                && let Err(e) = deeplink::register_linux()
+            {
+                tracing::warn!(error = %e, "could not register the dev.keyhaven: handler");
+            }
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    deeplink::handle(&handle, url.to_string());
+                }
+            });
+            // A cold start by a deep link: on_open_url does not fire for the launch URL.
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                for url in urls {
+                    deeplink::handle(app.handle(), url.to_string());
+                }
+            }
+            scheduler::start(app.handle());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::vault::vault_status,
             commands::vault::vault_init,
             commands::vault::vault_unlock,
+            commands::connections::connections_list,
+            commands::connections::connection_show,
+            commands::connections::connection_reveal,
+            commands::connections::connection_copy,
+            commands::connections::connection_refresh,
+            commands::connections::connection_disconnect,
+            commands::connections::audit_list,
+            commands::providers::providers_list,
+            commands::providers::provider_info,
+            commands::providers::provider_configure,
+            commands::providers::provider_add_custom,
+            commands::connect::connect_start,
+            commands::connect::connect_wait,
+            commands::connect::connect_open_again,
+            commands::connect::connect_cancel,
+            commands::connect::connect_paste,
+            commands::credentials::credentials_add,
+            commands::settings::vault_export,
+            commands::settings::vault_import,
+            commands::settings::vault_lock,
+            commands::settings::vault_rekey,
         ])
         .run(tauri::generate_context!())
         .expect("the Keyhaven window could not be started");
+}
+
+/// Whether a D-Bus session bus can be reached (what single-instance needs): the address in the
+/// environment, or the systemd default socket.
+fn session_bus_available() -> bool {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: getuid cannot fail and has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        return std::path::Path::new(&format!("/run/user/{uid}/bus")).exists();
+    }
+    #[allow(unreachable_code)]
+    false
 }
 
 /// Logs to stderr, filtered by `KEYHAVEN_LOG` (default `warn`). Nothing logged by this crate or

@@ -26,6 +26,11 @@ pub struct AppState {
     /// `None` when no data directory can be determined; commands then report `no_data_dir`.
     data_dir: Option<DataDir>,
     vault: Mutex<Option<Vault>>,
+    /// Browser sign-ins started in this window, by flow id (the state's SHA-256): what "open
+    /// again" and "copy link" need. No secret: the URL carries the public PKCE challenge.
+    flows: Mutex<std::collections::HashMap<String, String>>,
+    /// Deep links that arrived while a passphrase vault was locked; finished once it opens.
+    pending_links: Mutex<Vec<String>>,
 }
 
 /// What the UI shows: the vault's state as seen from the desktop app.
@@ -65,6 +70,8 @@ impl AppState {
         AppState {
             data_dir,
             vault: Mutex::new(None),
+            flows: Mutex::new(Default::default()),
+            pending_links: Mutex::new(Vec::new()),
         }
     }
 
@@ -106,6 +113,60 @@ impl AppState {
         open_view(slot.insert(vault))
     }
 
+    /// Runs `f` on the open vault, opening a keychain vault on demand. A passphrase vault that
+    /// is not unlocked yet answers `passphrase_required` (the UI shows the unlock form).
+    pub fn with_vault<T>(&self, f: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T> {
+        let dir = self.data_dir()?;
+        let mut slot = self.slot();
+        if slot.is_none() {
+            if !Vault::exists(dir) {
+                return Err(Error::NotInitialized {
+                    path: dir.vault_file(),
+                });
+            }
+            *slot = Some(Vault::open(dir, &mut NoPassphrase, Actor::Desktop)?);
+        }
+        f(slot.as_mut().expect("just opened"))
+    }
+
+    /// A second handle on the open vault for a worker thread (the refresh scheduler, a loopback
+    /// listener), so the first is never held across a network call. `None` while locked.
+    pub fn worker_vault(&self) -> Option<Vault> {
+        self.slot()
+            .as_ref()
+            .and_then(|v| v.reopen(Actor::Desktop).ok())
+    }
+
+    /// Forgets the open vault (Settings -> Lock).
+    pub fn lock(&self) {
+        *self.slot() = None;
+    }
+
+    /// Remembers a started flow's authorization URL.
+    pub fn remember_flow(&self, flow_id: &str, authorization_url: &str) {
+        lock(&self.flows).insert(flow_id.to_string(), authorization_url.to_string());
+    }
+
+    /// The authorization URL of a flow started here.
+    pub fn flow_url(&self, flow_id: &str) -> Option<String> {
+        lock(&self.flows).get(flow_id).cloned()
+    }
+
+    /// Forgets a flow.
+    pub fn forget_flow(&self, flow_id: &str) {
+        lock(&self.flows).remove(flow_id);
+    }
+
+    /// Keeps a deep link for when the vault opens.
+    pub fn defer_link(&self, url: String) {
+        lock(&self.pending_links).push(url);
+    }
+
+    /// Deep links kept while the vault was locked.
+    pub fn take_deferred_links(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.pending_links))
+    }
+
     fn data_dir(&self) -> Result<&DataDir> {
         self.data_dir.as_ref().ok_or(Error::NoDataDir)
     }
@@ -117,6 +178,11 @@ impl AppState {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A lock whose holder panicked is taken over: the maps it guards stay consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn open_view(vault: &Vault) -> Result<VaultView> {

@@ -86,7 +86,7 @@ impl Vault {
 }
 
 /// Unix seconds as RFC 3339 (UTC).
-pub(crate) fn format_time(secs: i64) -> String {
+pub fn format_time(secs: i64) -> String {
     OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())

@@ -4,4 +4,9 @@
 //! return `Result<T, CommandError>`. A command must also be listed in `build.rs` and granted in
 //! `capabilities/main.json`, or the webview cannot call it.
 
+pub mod connect;
+pub mod connections;
+pub mod credentials;
+pub mod providers;
+pub mod settings;
 pub mod vault;

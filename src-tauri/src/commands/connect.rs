@@ -1,0 +1,145 @@
+//! Connecting in the browser: start (opens the system browser), wait (poll), open again,
+//! cancel, and the paste box. The flow itself is core's (`flows::start`/`complete`), the same the
+//! CLI runs; the redirect comes back through the deep link (`deeplink.rs`, Rust only), a
+//! loopback port served here on a worker thread, or a pasted URL.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use keyhaven_core::Error;
+use keyhaven_core::catalog::RedirectKind;
+use keyhaven_core::connections::ConnectionSummary;
+use keyhaven_core::flows::{self, ConnectOptions, browser};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, State};
+
+use crate::error::CommandError;
+use crate::state::AppState;
+
+/// A started flow, as the UI sees it.
+#[derive(Debug, Serialize)]
+pub struct StartedFlowView {
+    flow_id: String,
+    authorization_url: String,
+    redirect_uri: String,
+    redirect_kind: &'static str,
+    provider: String,
+    expires_at: String,
+}
+
+/// Where a flow is.
+#[derive(Debug, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum FlowOutcome {
+    /// Still waiting for the redirect.
+    Pending,
+    /// Connected.
+    Done {
+        /// The connection.
+        connection: ConnectionSummary,
+    },
+    /// Ended without a connection.
+    Failed {
+        /// Why, readably.
+        message: String,
+    },
+}
+
+/// Starts a sign-in and opens the system browser (`$BROWSER` when set).
+#[tauri::command(async)]
+pub fn connect_start(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    provider: String,
+    redirect: Option<String>,
+    scopes: Vec<String>,
+    vars: BTreeMap<String, String>,
+) -> Result<StartedFlowView, CommandError> {
+    let redirect = match redirect.as_deref() {
+        None => None,
+        Some("deep-link") => Some(RedirectKind::DeepLink),
+        Some("loopback") => Some(RedirectKind::Loopback),
+        Some(other) => return Err(Error::BadInput(format!("unknown redirect kind {other}")).into()),
+    };
+    let opts = ConnectOptions {
+        redirect,
+        scopes,
+        vars,
+    };
+    let flow = state.with_vault(|v| flows::start(v, &provider, &opts))?;
+    let view = StartedFlowView {
+        flow_id: flow.state_digest(),
+        authorization_url: flow.authorization_url.clone(),
+        redirect_uri: flow.redirect_uri.clone(),
+        redirect_kind: flows::kind_name(flow.redirect_kind),
+        provider: flow.provider_id.clone(),
+        expires_at: keyhaven_core::audit::format_time(flow.expires_at),
+    };
+    state.remember_flow(&view.flow_id, &view.authorization_url);
+    if flow.is_loopback() {
+        // The loopback port is served by core's own `wait`, on a worker handle.
+        let mut worker = state
+            .worker_vault()
+            .ok_or(Error::BadInput("the vault is locked".into()))?;
+        let app = app.clone();
+        std::thread::spawn(move || {
+            let _ = flows::wait(&mut worker, flow, Duration::from_secs(600));
+            let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        });
+    }
+    browser::open(&view.authorization_url)?;
+    Ok(view)
+}
+
+/// Waits up to 3 s for the flow to finish; the UI calls again while `pending`.
+#[tauri::command(async)]
+pub fn connect_wait(
+    state: State<'_, AppState>,
+    flow_id: String,
+) -> Result<FlowOutcome, CommandError> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let outcome = state.with_vault(|v| flows::outcome(v, &flow_id))?;
+        match outcome {
+            Some(Ok(connection)) => {
+                state.forget_flow(&flow_id);
+                return Ok(FlowOutcome::Done { connection });
+            }
+            Some(Err(message)) => {
+                state.forget_flow(&flow_id);
+                return Ok(FlowOutcome::Failed { message });
+            }
+            None if Instant::now() >= deadline => return Ok(FlowOutcome::Pending),
+            None => std::thread::sleep(Duration::from_millis(150)),
+        }
+    }
+}
+
+/// Opens the browser at the flow's authorization URL again.
+#[tauri::command(async)]
+pub fn connect_open_again(state: State<'_, AppState>, flow_id: String) -> Result<(), CommandError> {
+    let url = state
+        .flow_url(&flow_id)
+        .ok_or(Error::BadInput("that sign-in is no longer waiting".into()))?;
+    Ok(browser::open(&url)?)
+}
+
+/// Abandons the flow: its state can no longer be redeemed.
+#[tauri::command(async)]
+pub fn connect_cancel(state: State<'_, AppState>, flow_id: String) -> Result<(), CommandError> {
+    state.with_vault(|v| flows::cancel(v, &flow_id))?;
+    state.forget_flow(&flow_id);
+    Ok(())
+}
+
+/// Finishes a sign-in from the address the browser ended on, pasted by hand.
+#[tauri::command(async)]
+pub fn connect_paste(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    url: String,
+) -> Result<ConnectionSummary, CommandError> {
+    let summary = state.with_vault(|v| flows::complete(v, url.trim()))?;
+    let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+    Ok(summary)
+}

@@ -1,0 +1,98 @@
+//! Connections: list, view offline, reveal or copy one field (audited), refresh, disconnect,
+//! and the audit log. Every command is one call into keyhaven-core through the app state.
+
+use keyhaven_core::connections::{ConnectionDetails, ConnectionSummary};
+use keyhaven_core::tokens::{self, DisconnectReport};
+use keyhaven_core::{Error, audit::AuditEvent};
+use tauri::{AppHandle, Emitter, State};
+
+use crate::error::CommandError;
+use crate::state::AppState;
+
+/// Every connection: no secret, no network.
+#[tauri::command(async)]
+pub fn connections_list(
+    state: State<'_, AppState>,
+) -> Result<Vec<ConnectionSummary>, CommandError> {
+    Ok(state.with_vault(|v| v.list_connections())?)
+}
+
+/// One connection, offline, secrets masked.
+#[tauri::command(async)]
+pub fn connection_show(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ConnectionDetails, CommandError> {
+    Ok(state.with_vault(|v| v.connection_details(&id, false))?)
+}
+
+/// The value of one field, because the person pressed Reveal (and confirmed). Audited with
+/// actor `desktop`. The only command that sends a secret to the webview.
+#[tauri::command(async)]
+pub fn connection_reveal(
+    state: State<'_, AppState>,
+    id: String,
+    field: String,
+) -> Result<String, CommandError> {
+    let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.revealed"))?;
+    Ok(String::from_utf8_lossy(secret.expose_secret()).into_owned())
+}
+
+/// Copies one field to the clipboard from Rust (the value never crosses IPC), and clears the
+/// clipboard after 30 s if it still holds that value. Audited.
+#[tauri::command(async)]
+pub fn connection_copy(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    field: String,
+) -> Result<(), CommandError> {
+    let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.copied"))?;
+    crate::clipboard::copy_and_clear_later(&app, secret)
+}
+
+/// Refreshes now (single-flight with every other process), on a worker handle so the window's
+/// handle is not held across the network call.
+#[tauri::command(async)]
+pub fn connection_refresh(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ConnectionSummary, CommandError> {
+    let mut worker = state
+        .worker_vault()
+        .ok_or(Error::BadInput("the vault is locked".into()))?;
+    let outcome = tokens::refresh(&mut worker, &id);
+    let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+    outcome?;
+    Ok(worker
+        .connection_summary(&id)?
+        .ok_or(Error::BadInput(format!("no connection {id}")))?)
+}
+
+/// Revokes at the provider (unless `keep_remote`), then deletes.
+#[tauri::command(async)]
+pub fn connection_disconnect(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: String,
+    keep_remote: bool,
+) -> Result<DisconnectReport, CommandError> {
+    let mut worker = state
+        .worker_vault()
+        .ok_or(Error::BadInput("the vault is locked".into()))?;
+    let report = tokens::disconnect(&mut worker, &id, keep_remote)?;
+    let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+    Ok(report)
+}
+
+/// The audit log, newest first (of one connection when given).
+#[tauri::command(async)]
+pub fn audit_list(
+    state: State<'_, AppState>,
+    connection: Option<String>,
+) -> Result<Vec<AuditEvent>, CommandError> {
+    let mut events = state.with_vault(|v| v.audit_events(connection.as_deref()))?;
+    events.reverse();
+    Ok(events)
+}

@@ -1,0 +1,63 @@
+//! Providers: the catalog with what is configured, one provider's details for the add-connection
+//! and cloud-wizard screens, your own OAuth app, custom providers by discovery.
+
+use keyhaven_core::providers::{CustomProvider, ProviderInfo, ProviderSummary};
+use keyhaven_core::secret::SecretBytes;
+use tauri::State;
+
+use crate::error::CommandError;
+use crate::state::AppState;
+
+/// The catalog and custom providers.
+#[tauri::command(async)]
+pub fn providers_list(state: State<'_, AppState>) -> Result<Vec<ProviderSummary>, CommandError> {
+    Ok(state.with_vault(|v| v.list_providers())?)
+}
+
+/// Everything the screens show about one provider.
+#[tauri::command(async)]
+pub fn provider_info(state: State<'_, AppState>, id: String) -> Result<ProviderInfo, CommandError> {
+    Ok(state.with_vault(|v| v.provider_info(&id))?)
+}
+
+/// Stores your own OAuth app for a provider. The secret comes in once and never goes out.
+#[tauri::command(async)]
+pub fn provider_configure(
+    state: State<'_, AppState>,
+    id: String,
+    client_id: String,
+    client_secret: Option<String>,
+) -> Result<(), CommandError> {
+    let secret = client_secret
+        .filter(|s| !s.is_empty())
+        .map(SecretBytes::from);
+    Ok(state.with_vault(|v| v.configure_provider(&id, &client_id, secret))?)
+}
+
+/// Adds a custom OAuth provider by discovery from its issuer.
+#[tauri::command(async)]
+pub fn provider_add_custom(
+    state: State<'_, AppState>,
+    id: String,
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    scopes: Vec<String>,
+) -> Result<ProviderSummary, CommandError> {
+    Ok(state.with_vault(|v| {
+        let def = v.add_custom_provider(CustomProvider {
+            id,
+            issuer: Some(issuer),
+            scopes,
+            client_id: Some(client_id),
+            client_secret: client_secret
+                .filter(|s| !s.is_empty())
+                .map(SecretBytes::from),
+            ..Default::default()
+        })?;
+        v.list_providers()?
+            .into_iter()
+            .find(|p| p.id == def.id)
+            .ok_or_else(|| keyhaven_core::Error::UnknownProvider { id: def.id })
+    })?)
+}
