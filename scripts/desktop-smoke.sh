@@ -166,5 +166,67 @@ if grep -qiE 'panicked|ERROR' "$work/app.log"; then
     fail "the app logged an error: $(grep -iE -m1 'panicked|ERROR' "$work/app.log")"
 fi
 
-say "ok: window $window drawn with $colours colours, vault opened; screenshot $shot"
+# --- deep links, delivered as the OS would ---------------------------------------------------
+# A sign-in started by `keyhaven connect --redirect deep-link` against the local oidc-provider
+# server; the browser script stops at the dev.keyhaven: redirect and writes it to a file; the
+# test then delivers it (1) by launching the app binary a second time (single-instance hands the
+# URL to the running app), (2) through `xdg-open`, which runs the handler entry the debug app
+# registered at start-up (the entry Debian 12's xdg-open must be able to run), and (3) with the
+# app not running: a cold start by the link. Each time the app (never the webview) finishes the
+# flow and the waiting `connect` sees the new connection.
+repo=$(cd "$(dirname "$0")/.." && pwd)
+command -v node >/dev/null || fail "node is not installed"
+start oauth node "$repo/tests/oauth-server/server.mjs"
+issuer=
+as_ready() { issuer=$(sed -nE 's/.*"issuer":"([^"]+)".*/\1/p' "$work/oauth.log" | head -n 1); [[ -n $issuer ]]; }
+waits 30 as_ready || fail "the test OAuth server did not start within 30s"
+timeout 60 "$cli" providers add --id testas --issuer "$issuer" --client-id keyhaven-native \
+    --scope openid --scope email --scope offline_access --redirect deep-link >"$work/cli-add.log" 2>&1 ||
+    fail "\`keyhaven providers add\` failed"
+
+# connect_via NAME LOGIN DELIVER...: starts `connect`, waits for the redirect, runs DELIVER "$url",
+# then requires `connect` to finish with the LOGIN's connection.
+connect_via() {
+    local name=$1 login=$2 url out pid
+    shift 2
+    rm -f "$work/redirect.txt"
+    BROWSER="node $repo/tests/oauth-server/browser.mjs" KH_TEST_REDIRECT_FILE="$work/redirect.txt" \
+        KH_TEST_LOGIN="$login" timeout 90 "$cli" connect testas --redirect deep-link --json \
+        --timeout 60 >"$work/connect-$name.out" 2>"$work/connect-$name.log" &
+    pid=$!
+    redirect_written() { [[ -s $work/redirect.txt ]]; }
+    waits 30 redirect_written || fail "$name: the browser never reached the dev.keyhaven: redirect"
+    url=$(head -n 1 "$work/redirect.txt")
+    [[ $url == dev.keyhaven:* ]] || fail "$name: unexpected redirect $url"
+    "$@" "$url" >>"$work/deliver-$name.log" 2>&1 || fail "$name: delivering the link failed (exit $?)"
+    wait "$pid" || fail "$name: \`keyhaven connect\` did not see the flow finish (exit $?): $(tail -n 1 "$work/connect-$name.log")"
+    grep -q "\"account\": \"$login@" "$work/connect-$name.out" ||
+        grep -q "\"account\": \"$login\"" "$work/connect-$name.out" ||
+        fail "$name: connect printed $(tr -d '\n' <"$work/connect-$name.out")"
+}
+
+second_launch() { timeout 20 "$app" "$1"; }
+connect_via second-launch alice second_launch
+kill -0 "$app_pid" 2>/dev/null || fail "the running app exited when a second launch handed it a link"
+
+via_xdg_open() { timeout 20 xdg-open "$1"; }
+[[ -f $XDG_DATA_HOME/applications/dev.keyhaven-handler.desktop ]] ||
+    fail "the app did not register its dev.keyhaven: handler in $XDG_DATA_HOME/applications"
+connect_via xdg-open bob via_xdg_open
+
+# Cold start: stop the app, deliver through xdg-open, which launches it with the link.
+kill -TERM -- "-$app_pid" 2>/dev/null
+stopped() { ! kill -0 "$app_pid" 2>/dev/null; }
+waits 10 stopped || fail "the app did not stop"
+cold_start() {
+    setsid xdg-open "$1" >"$work/cold.log" 2>&1 </dev/null &
+    local opener=$!
+    pgids+=("$opener")
+    sleep 0.1
+}
+connect_via cold-start carol cold_start
+n=$(timeout 30 "$cli" list --json | grep -c '"provider": "testas"')
+[[ $n -eq 3 ]] || fail "expected 3 testas connections after the three deep links, found $n"
+
+say "ok: window $window drawn with $colours colours, vault opened; deep links finished a running app's, an xdg-open'd and a cold-started flow; screenshot $shot"
 exit 0
