@@ -26,14 +26,17 @@ pub fn connection_show(
     Ok(state.with_vault(|v| v.connection_details(&id, false))?)
 }
 
-/// The value of one field, because the person pressed Reveal (and confirmed). Audited with
-/// actor `desktop`. The only command that sends a secret to the webview.
+/// The value of one field, because the person pressed Reveal and confirmed it in a native
+/// dialog (SEC-23: a script in the webview cannot click that). Audited with actor `desktop`. The
+/// only command that sends a secret to the webview.
 #[tauri::command(async)]
 pub fn connection_reveal(
+    app: AppHandle,
     state: State<'_, AppState>,
     id: String,
     field: String,
 ) -> Result<String, CommandError> {
+    confirm(&app, &format!("Show the {field} of this connection on screen? It is recorded in the audit log."))?;
     let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.revealed"))?;
     Ok(String::from_utf8_lossy(secret.expose_secret()).into_owned())
 }
@@ -47,8 +50,29 @@ pub fn connection_copy(
     id: String,
     field: String,
 ) -> Result<(), CommandError> {
+    confirm(&app, &format!("Copy the {field} of this connection to the clipboard? It is cleared after 30 seconds and recorded in the audit log."))?;
     let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.copied"))?;
     crate::clipboard::copy_and_clear_later(&app, secret)
+}
+
+/// A native yes/no dialog, answered by the person (not by the page).
+fn confirm(app: &AppHandle, question: &str) -> Result<(), CommandError> {
+    use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+    let yes = app
+        .dialog()
+        .message(question)
+        .title("Keyhaven")
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom("Continue".into(), "Cancel".into()))
+        .blocking_show();
+    if yes {
+        Ok(())
+    } else {
+        Err(CommandError {
+            code: "cancelled",
+            message: "cancelled: nothing was shown or copied".into(),
+        })
+    }
 }
 
 /// Refreshes now (single-flight with every other process), on a worker handle so the window's

@@ -6,7 +6,7 @@
 // call before it reached a command; both become a `CommandError`.
 
 import { invoke } from '@tauri-apps/api/core';
-import { ERROR_CODES, type CommandError, type ErrorCode, type Outcome, type VaultView } from './types';
+import { ERROR_CODES, SHELL_ERROR_CODES, type CommandError, type ErrorCode, type Outcome, type VaultView } from './types';
 
 /** The vault's state: missing, locked (passphrase vault) or open with its status. */
 export function vaultStatus(): Promise<Outcome<VaultView>> {
@@ -32,7 +32,7 @@ export async function call<T>(command: string, args?: Record<string, unknown>): 
   }
 }
 
-const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+const KNOWN_CODES: ReadonlySet<string> = new Set([...ERROR_CODES, ...SHELL_ERROR_CODES]);
 
 function toCommandError(raw: unknown): CommandError {
   if (typeof raw === 'object' && raw !== null && 'code' in raw && 'message' in raw) {

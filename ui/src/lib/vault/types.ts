@@ -97,7 +97,10 @@ export const ERROR_CODES = [
  * A code from core, or `ipc` when the call never reached a command (refused by the capability,
  * app shutting down): the UI builds that one itself in commands.ts.
  */
-export type ErrorCode = (typeof ERROR_CODES)[number] | 'ipc';
+/** Codes the desktop shell itself produces (src-tauri), not core. */
+export const SHELL_ERROR_CODES = ['cancelled', 'clipboard'] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number] | (typeof SHELL_ERROR_CODES)[number] | 'ipc';
 
 /** A failed command: a stable code to branch on and a one-line message to show. */
 export interface CommandError {
