@@ -32,3 +32,10 @@ fi
 
 command -v cargo >/dev/null || { echo "install-deps: cargo not found: install Rust 1.90+ (https://rustup.rs)" >&2; exit 1; }
 command -v npm >/dev/null || { echo "install-deps: npm not found: install Node.js 20+ with npm" >&2; exit 1; }
+
+# The real-app end-to-end test drives the app through tauri-driver (WebDriver for Tauri, over
+# Debian's WebKitWebDriver). Installed once into cargo's bin directory (~1 min).
+if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
+  echo "install-deps: installing tauri-driver (cargo install --locked)"
+  cargo install tauri-driver --locked --version '^2' --quiet
+fi

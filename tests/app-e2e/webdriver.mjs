@@ -1,0 +1,125 @@
+// A minimal W3C WebDriver client (Node 20 fetch, no dependencies) for driving the real app
+// through tauri-driver: sessions, finding elements by CSS or XPath, clicks, typing, waiting for
+// a condition, screenshots. Every call has a timeout so a test never hangs.
+
+const TIMEOUT_MS = 20_000;
+
+export class Driver {
+  constructor(base) {
+    this.base = base;
+    this.session = null;
+  }
+
+  async req(method, path, body) {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), 60_000);
+    try {
+      const res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: ctrl.signal,
+      });
+      const json = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        const msg = json?.value?.message ?? JSON.stringify(json);
+        throw new Error(`${method} ${path}: HTTP ${res.status}: ${msg}`);
+      }
+      return json.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async start(application, env = {}) {
+    const caps = { capabilities: { alwaysMatch: { 'tauri:options': { application, env } } } };
+    const v = await this.req('POST', '/session', caps);
+    this.session = v.sessionId;
+    return this;
+  }
+
+  s(path) {
+    return `/session/${this.session}${path}`;
+  }
+
+  async quit() {
+    if (this.session) await this.req('DELETE', this.s('')).catch(() => {});
+    this.session = null;
+  }
+
+  /** Elements matching an XPath (or CSS with `css:` prefix). */
+  async findAll(selector) {
+    const [using, value] = selector.startsWith('css:')
+      ? ['css selector', selector.slice(4)]
+      : ['xpath', selector];
+    const els = await this.req('POST', this.s('/elements'), { using, value });
+    return els.map((e) => Object.values(e)[0]);
+  }
+
+  /** Waits until `fn()` returns a truthy value; returns it. */
+  async until(what, fn, timeoutMs = TIMEOUT_MS) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+      try {
+        const v = await fn();
+        if (v) return v;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Waits for a displayed element matching `selector`; returns its id. */
+  async find(selector, timeoutMs) {
+    return this.until(selector, async () => {
+      for (const id of await this.findAll(selector)) {
+        if (await this.req('GET', this.s(`/element/${id}/displayed`)).catch(() => false)) return id;
+      }
+      return null;
+    }, timeoutMs);
+  }
+
+  async click(selector) {
+    const id = await this.find(selector);
+    await this.req('POST', this.s(`/element/${id}/click`), {});
+  }
+
+  async type(selector, text) {
+    const id = await this.find(selector);
+    await this.req('POST', this.s(`/element/${id}/clear`), {}).catch(() => {});
+    await this.req('POST', this.s(`/element/${id}/value`), { text });
+  }
+
+  async text(selector) {
+    const id = await this.find(selector);
+    return this.req('GET', this.s(`/element/${id}/text`));
+  }
+
+  async pageText() {
+    return this.req('POST', this.s('/execute/sync'), { script: 'return document.body.innerText', args: [] });
+  }
+
+  /** Waits until the page shows `needle` (a string or RegExp). */
+  async waitText(needle, timeoutMs) {
+    return this.until(`text ${needle}`, async () => {
+      const t = await this.pageText();
+      return typeof needle === 'string' ? t.includes(needle) : needle.test(t);
+    }, timeoutMs);
+  }
+
+  async screenshot(path) {
+    const b64 = await this.req('GET', this.s('/screenshot'));
+    const fs = await import('node:fs');
+    fs.writeFileSync(path, Buffer.from(b64, 'base64'));
+  }
+}
+
+/** XPath for a button (or link) whose visible text contains `label`. */
+export const button = (label) =>
+  `//*[self::button or self::a or @role='button'][contains(normalize-space(.), ${JSON.stringify(label)})]`;
+
+/** XPath for any element whose own text contains `label`. */
+export const textEl = (label) => `//*[contains(normalize-space(text()), ${JSON.stringify(label)})]`;
