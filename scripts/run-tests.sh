@@ -21,6 +21,8 @@ check() { # check NAME CMD...: runs a script-level check counted as one test
 }
 
 check "ui type check" bash -c 'cd ui && npm run --silent check'
+check "ui unit tests (vitest)" bash -c 'cd ui && npm run --silent test:unit'
+check "ui screens in chromium (mocked IPC)" bash -c 'cd ui && npm run --silent test:ui'
 check "oauth test server self-test" node --test tests/oauth-server/
 check "cloud provider fake self-test" node tests/cloud-fake/selftest.mjs
 

@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "provider_info",
     "provider_configure",
     "provider_add_custom",
+    "open_url",
     "connect_start",
     "connect_wait",
     "connect_open_again",

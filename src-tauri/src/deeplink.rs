@@ -33,15 +33,23 @@ pub fn handle(app: &AppHandle, url: String) {
     let app = app.clone();
     std::thread::spawn(move || {
         let state = app.state::<AppState>();
+        // The flow's id (its state's digest) lets the waiting screen match the event exactly.
+        let flow_id = flows::callback::parse(&url)
+            .ok()
+            .map(|p| flows::pending::state_digest(&p.state));
         let outcome = state.with_vault(|v| flows::complete(v, &url));
         let payload = match outcome {
-            Ok(connection) => serde_json::json!({"state": "done", "connection": connection}),
+            Ok(connection) => {
+                serde_json::json!({"state": "done", "connection": connection, "flow_id": flow_id})
+            }
             Err(keyhaven_core::Error::PassphraseRequired { .. }) => {
                 // Locked passphrase vault: finish once it is unlocked.
                 state.defer_link(url);
                 return;
             }
-            Err(e) => serde_json::json!({"state": "failed", "message": e.to_string()}),
+            Err(e) => {
+                serde_json::json!({"state": "failed", "message": e.to_string(), "flow_id": flow_id})
+            }
         };
         let _ = app.emit(crate::EVENT_FLOW_FINISHED, payload);
         let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());

@@ -100,6 +100,7 @@ pub fn run() {
             commands::providers::provider_info,
             commands::providers::provider_configure,
             commands::providers::provider_add_custom,
+            commands::providers::open_url,
             commands::connect::connect_start,
             commands::connect::connect_wait,
             commands::connect::connect_open_again,

@@ -61,3 +61,20 @@ pub fn provider_add_custom(
             .ok_or_else(|| keyhaven_core::Error::UnknownProvider { id: def.id })
     })?)
 }
+
+/// Opens a provider's documentation or console page (register, create-a-key, revoke by hand) in
+/// the system browser. https only: the page cannot make the app open `file:`, `smb:` or any
+/// other scheme (SEC-24, the CVE-2025-31477 class).
+#[tauri::command(async)]
+pub fn open_url(url: String) -> Result<(), CommandError> {
+    let parsed = url::Url::parse(&url)
+        .map_err(|_| keyhaven_core::Error::BadInput("not a valid address".into()))?;
+    if parsed.scheme() != "https" {
+        return Err(keyhaven_core::Error::BadInput(format!(
+            "only https:// addresses are opened, not {}:",
+            parsed.scheme()
+        ))
+        .into());
+    }
+    Ok(keyhaven_core::flows::browser::open(parsed.as_str())?)
+}

@@ -30,7 +30,11 @@ export function onConnectionsChanged(handler: () => void): () => void {
   return subscribe<null>(EVENTS.connectionsChanged, () => handler());
 }
 
+/** The `flow-finished` payload: the outcome, and the id of the flow it ends when the Rust side
+ * could read it from the redirect (it can for every well-formed one). */
+export type FlowFinished = FlowOutcome & { flow_id?: string | null };
+
 /** A deep-link or pasted redirect finished a sign-in. */
-export function onFlowFinished(handler: (outcome: FlowOutcome) => void): () => void {
-  return subscribe<FlowOutcome>(EVENTS.flowFinished, handler);
+export function onFlowFinished(handler: (outcome: FlowFinished) => void): () => void {
+  return subscribe<FlowFinished>(EVENTS.flowFinished, handler);
 }

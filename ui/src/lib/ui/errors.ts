@@ -1,0 +1,102 @@
+// Hints that go under an error's message: the message (from Rust) says what happened, the hint
+// what to try. The code picks the hint and is never shown as the explanation itself.
+
+import type { ErrorCode } from '../vault/types';
+
+export interface ErrorHint {
+  title: string;
+  hint: string;
+}
+
+const HINTS: Partial<Record<ErrorCode, ErrorHint>> = {
+  credentials_invalid: {
+    title: 'The provider rejected these credentials',
+    hint: 'Check that you copied the whole key (no missing characters) and that it has not been deleted or expired at the provider.',
+  },
+  credentials_forbidden: {
+    title: 'The key works but lacks a permission',
+    hint: 'Give the key the permission shown next to the field ("Needs"), or create a new key with it, then verify again.',
+  },
+  credentials_wrong_region: {
+    title: 'These credentials belong to another region or endpoint',
+    hint: 'Pick the region or endpoint where the key was created, then verify again.',
+  },
+  clock_skew: {
+    title: "This computer's clock is off",
+    hint: 'The provider refuses signatures made at the wrong time. Turn on automatic date and time in your system settings, then verify again.',
+  },
+  provider_unavailable: {
+    title: 'The provider could not be reached',
+    hint: 'Check your network connection or the provider’s status page and try again, or save without checking now and verify later.',
+  },
+  bad_input: {
+    title: 'Some values are not accepted',
+    hint: 'Correct the value named in the message and try again.',
+  },
+  bad_variable: {
+    title: 'A setting is not valid',
+    hint: 'Check the format shown under the field.',
+  },
+  not_configured: {
+    title: 'No OAuth app is set up for this provider',
+    hint: 'Enter your OAuth app’s client id first.',
+  },
+  flow_expired: {
+    title: 'The sign-in took too long',
+    hint: 'Start it again; each sign-in link is valid for a few minutes.',
+  },
+  authorization_denied: {
+    title: 'Access was denied in the browser',
+    hint: 'Start again and approve the request at the provider.',
+  },
+  unknown_state: {
+    title: 'This address does not belong to a sign-in in progress',
+    hint: 'Paste the full address of the latest sign-in, or start a new one.',
+  },
+  bad_redirect: {
+    title: 'That is not the address Keyhaven expects',
+    hint: 'Paste the full address from the browser’s address bar after approving, including everything after “?”.',
+  },
+  token_endpoint_error: {
+    title: 'The provider refused to issue tokens',
+    hint: 'Check the OAuth app’s client id, secret and redirect URI at the provider.',
+  },
+  http: {
+    title: 'A network request failed',
+    hint: 'Check your connection and try again.',
+  },
+  needs_reauth: {
+    title: 'This connection needs you to sign in again',
+    hint: 'Use Reconnect to sign in again.',
+  },
+  backing_off: {
+    title: 'Waiting before trying again',
+    hint: 'The provider failed recently; Keyhaven waits a little before retrying.',
+  },
+  backup_wrong_passphrase: {
+    title: 'Wrong backup passphrase',
+    hint: 'Use the passphrase chosen when the backup was exported.',
+  },
+  backup_damaged: {
+    title: 'The backup file is damaged',
+    hint: 'Try another copy of the backup.',
+  },
+  wrong_passphrase: {
+    title: 'Wrong passphrase',
+    hint: 'Check the passphrase and try again.',
+  },
+};
+
+/** A title and a hint for a code; a generic one for codes without their own. */
+export function errorHint(code: ErrorCode): ErrorHint {
+  return HINTS[code] ?? { title: 'That did not work', hint: '' };
+}
+
+/** The codes a live credential check classifies its failures into. */
+export const VERIFY_FAILURES: readonly ErrorCode[] = [
+  'credentials_invalid',
+  'credentials_forbidden',
+  'credentials_wrong_region',
+  'clock_skew',
+  'provider_unavailable',
+];

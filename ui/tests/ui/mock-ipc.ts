@@ -1,0 +1,220 @@
+// The UI tests' stand-in for the Rust side, bundled into one script (run.mjs) and injected with
+// page.addInitScript before the app's own script runs: @tauri-apps/api/mocks' mockIPC answers
+// every command from mock-data.ts and records each call in window.__mock.calls. The page's
+// query string picks a scenario: ?vault=missing|locked, ?empty=1.
+//
+// Failures are thrown as {code, message}, exactly what a Rust command's CommandError becomes.
+
+import { emit } from '@tauri-apps/api/event';
+import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
+import type {
+  AddReport,
+  ConnectionDetails,
+  ConnectionSummary,
+  DisconnectReport,
+  FlowOutcome,
+  ProviderSummary,
+  StartedFlow,
+} from '../../src/lib/api/types';
+import type { VaultStatus, VaultView } from '../../src/lib/vault/types';
+import { auditEvents, connections, info, initiallyConfigured, iso, summaries } from './mock-data';
+
+type Args = Record<string, unknown>;
+const params = new URLSearchParams(location.search);
+
+const state = {
+  vault: (params.get('vault') ?? 'open') as 'open' | 'missing' | 'locked',
+  conns: params.get('empty') ? ([] as ConnectionDetails[]) : connections(),
+  configured: initiallyConfigured(),
+  custom: [] as ProviderSummary[],
+  flows: new Map<string, StartedFlow>(),
+  flowCount: 0,
+  /** Set by a test: the next connect_wait answers this. */
+  nextWait: null as FlowOutcome | null,
+  calls: [] as { cmd: string; args: Args }[],
+};
+
+const fail = (code: string, message: string): never => {
+  throw { code, message };
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function summary(c: ConnectionDetails): ConnectionSummary {
+  return { id: c.id, provider: c.provider, account: c.account, status: c.status, expires_at: c.expires_at, scopes: c.scopes };
+}
+
+function find(id: unknown): ConnectionDetails {
+  return state.conns.find((c) => c.id === id) ?? fail('bad_input', `no connection ${String(id)}`);
+}
+
+const status: VaultStatus = {
+  path: '/home/alice/.local/share/keyhaven/vault.db',
+  data_dir: '/home/alice/.local/share/keyhaven',
+  vault_id: '8c1f6a3e-2b74-4d0a-9e5b-7f3c2d1a0b9e',
+  created_at: iso(-86400 * 21),
+  key_source: { kind: 'passphrase', kdf: 'argon2id', m_cost: 65536, t_cost: 3, p_cost: 1 },
+  schema_version: 4,
+  schema_latest: 4,
+  size_bytes: 196608,
+  integrity: 'ok',
+  counts: { providers: 5, connections: 7, pending_flows: 0, audit_events: 11 },
+};
+
+function view(): VaultView {
+  if (state.vault === 'missing') return { state: 'missing', data_dir: status.data_dir };
+  if (state.vault === 'locked') return { state: 'locked_passphrase', path: status.path };
+  return { state: 'open', status: { ...status, counts: { ...status.counts, connections: state.conns.length } } };
+}
+
+const FOUND: Record<string, Record<string, string>> = {
+  hetzner: { servers: '3' },
+  scaleway: { default_project: '4f1c9b7e-2a6d-4e3b-8c5f-0d9a7b6e5c4d', description: 'terraform laptop' },
+  aws: { account_id: '123456789012', user_id: 'AIDAJQABLZS4A3QDU576Q' },
+  ovhcloud: { email: 'alice@example.com', organisation: 'Example SAS', subsidiary: 'FR' },
+};
+const ACCOUNT: Record<string, string> = {
+  hetzner: 'web-project',
+  scaleway: 'SCWAB12CD34EF56GH78J',
+  aws: 'arn:aws:iam::123456789012:user/deploy',
+  ovhcloud: 'am12345-ovh',
+};
+
+function addCredentials(args: Args): AddReport {
+  const provider = String(args.provider);
+  const values = args.values as Record<string, string>;
+  const vars = args.vars as Record<string, string>;
+  if (args.verify) {
+    const all = Object.values(values).join(' ');
+    if (all.includes('00000000-0000-0000-0000-000000000000')) {
+      fail('credentials_invalid', `${provider}: the secret key was rejected (HTTP 401): this key does not exist or was deleted`);
+    }
+    if (all.includes('forbidden')) fail('credentials_forbidden', `${provider}: the key is valid but lacks the permission IAMReadOnly (HTTP 403)`);
+    if (vars.endpoint === 'ovh-ca') fail('credentials_wrong_region', 'ovhcloud: this application key belongs to ovh-eu, not ovh-ca');
+    if (all.includes('skew')) fail('clock_skew', "ovhcloud: this computer's clock is 7 minutes behind the provider's");
+    if (all.includes('offline')) fail('provider_unavailable', `${provider}: could not connect to the API (timed out after 15 s)`);
+  }
+  const account = (args.account as string | null) ?? ACCOUNT[provider] ?? `${provider}-key`;
+  const c = connections()[0]!;
+  const created: ConnectionDetails = {
+    ...c,
+    id: `c_${provider.slice(0, 2)}${state.conns.length + 10}`,
+    provider,
+    account,
+    status: 'connected',
+    expires_at: null,
+    scopes: [],
+    scopes_requested: [],
+    has_refresh_token: false,
+    fields: [],
+    last_error: null,
+  };
+  state.conns.push(created);
+  return { ...summary(created), verified: Boolean(args.verify), found: args.verify ? (FOUND[provider] ?? {}) : {} };
+}
+
+function disconnect(args: Args): DisconnectReport {
+  const c = find(args.id);
+  state.conns = state.conns.filter((x) => x.id !== c.id);
+  if (args.keepRemote) return { id: c.id, revoked: [], not_revoked: [], retry_pending: [], manual_revocation_url: null, kept_remote: true };
+  return {
+    id: c.id,
+    revoked: ['refresh_token'],
+    not_revoked: [['access_token', 'Microsoft has no revocation endpoint for access tokens; it stays valid until it expires (45 min)']],
+    retry_pending: ['id_token'],
+    manual_revocation_url: 'https://myapplications.microsoft.com/',
+    kept_remote: false,
+  };
+}
+
+const handlers: Record<string, (args: Args) => unknown> = {
+  vault_status: () => view(),
+  vault_init: () => ((state.vault = 'open'), view()),
+  vault_unlock: (a) => (a.passphrase === 'wrong' ? fail('wrong_passphrase', 'wrong passphrase for this vault') : ((state.vault = 'open'), view())),
+  vault_lock: () => ((state.vault = 'locked'), null),
+  vault_rekey: () => null,
+  vault_export: (a) => ({ path: String(a.path), providers: 5, connections: state.conns.length, moved: a.moveOut ? state.conns.map((c) => c.id) : [] }),
+  vault_import: (a) =>
+    a.passphrase === 'wrong'
+      ? fail('backup_wrong_passphrase', 'the backup passphrase is wrong')
+      : { added: ['github:bob'], updated: ['microsoft:alice@contoso.com'], skipped: [['slack:acme-team', 'the copy here is newer']] },
+  connections_list: () => state.conns.map(summary),
+  connection_show: (a) => find(a.id),
+  // The id token stands for a reveal the person declined in Rust's native confirmation.
+  connection_reveal: (a) => (find(a.id), a.field === 'id_token' && fail('cancelled', 'cancelled: nothing was shown or copied'), a.field === 'access_token' ? 'gho_16C7e42F292c6912E7710c838347Ae178B4a' : 'secret-value-of-' + String(a.field)),
+  connection_copy: (a) => (find(a.id), null),
+  connection_refresh: (a) => {
+    const c = find(a.id);
+    if (c.status === 'needs_reauth') fail('needs_reauth', `${c.provider} refused the refresh token; reconnect`);
+    c.status = 'connected';
+    c.expires_at = iso(3600);
+    return summary(c);
+  },
+  connection_disconnect: disconnect,
+  audit_list: (a) => auditEvents().filter((e) => a.connection == null || e.connection_id === a.connection),
+  providers_list: () => summaries(state.configured, state.custom),
+  provider_info: (a) => info(String(a.id), state.configured) ?? fail('unknown_provider', `unknown provider ${String(a.id)}`),
+  provider_configure: (a) => (state.configured.add(String(a.id)), null),
+  provider_add_custom: (a) => {
+    const p: ProviderSummary = { id: String(a.id), name: String(a.id), auth_mode: 'oauth2', custom: true, configured: true, redirects: ['loopback'], categories: ['identity'], variables: [] };
+    state.custom.push(p);
+    return p;
+  },
+  connect_start: (a) => {
+    const flow: StartedFlow = {
+      flow_id: `flow-${++state.flowCount}`,
+      authorization_url: `https://auth.example.com/authorize?client_id=abc&state=xyz&provider=${String(a.provider)}`,
+      redirect_uri: 'http://127.0.0.1:53682/callback',
+      redirect_kind: 'loopback',
+      provider: String(a.provider),
+      expires_at: iso(600),
+    };
+    state.flows.set(flow.flow_id, flow);
+    return flow;
+  },
+  connect_wait: async (a) => {
+    await sleep(150);
+    const next = state.nextWait;
+    // Only the newest flow finishes: a cancelled flow's late poll stays pending, as in Rust.
+    if (!next || a.flowId !== `flow-${state.flowCount}`) return { state: 'pending' };
+    state.nextWait = null;
+    state.flows.delete(String(a.flowId));
+    return next;
+  },
+  connect_open_again: () => null,
+  connect_cancel: (a) => (state.flows.delete(String(a.flowId)), null),
+  connect_paste: (a) => {
+    const url = String(a.url);
+    if (!url.includes('code=')) fail('bad_redirect', 'this address has no authorization code');
+    return { id: 'c_pasted', provider: 'gitlab', account: 'amartin', status: 'connected', expires_at: iso(7200), scopes: ['read_user'] };
+  },
+  credentials_add: addCredentials,
+  open_url: () => null,
+};
+
+mockWindows('main');
+mockIPC(
+  async (cmd, args) => {
+    const a = (args ?? {}) as Args;
+    state.calls.push({ cmd, args: JSON.parse(JSON.stringify(a)) as Args });
+    const handler = handlers[cmd];
+    if (!handler) fail('ipc', `the mock has no command ${cmd}`);
+    return handler!(a);
+  },
+  { shouldMockEvents: true },
+);
+
+declare global {
+  interface Window {
+    __mock: {
+      calls: typeof state.calls;
+      finishFlow: (outcome: FlowOutcome) => void;
+      emit: (event: string, payload: unknown) => Promise<void>;
+    };
+  }
+}
+
+window.__mock = {
+  calls: state.calls,
+  finishFlow: (outcome) => (state.nextWait = outcome),
+  emit: (event, payload) => emit(event, payload),
+};
