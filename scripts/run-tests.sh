@@ -36,6 +36,8 @@ fi
 
 check "desktop smoke" scripts/desktop-smoke.sh "$CARGO_TARGET_DIR/debug/keyhaven-desktop" \
   "$CARGO_TARGET_DIR/debug/keyhaven" test-artifacts/desktop-smoke.png
+check "desktop app end to end (tauri-driver)" scripts/desktop-e2e.sh "$CARGO_TARGET_DIR/debug/keyhaven-desktop" \
+  "$CARGO_TARGET_DIR/debug/keyhaven" test-artifacts
 
 echo "summary: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -13,7 +13,7 @@ say() { printf '%s: %s\n' "${NAME:-desktop-test}" "$*" >&2; }
 fail() {
     local reason=$1
     if [[ -n ${work:-} && -d ${work:-} && -n ${shot:-} ]]; then
-        { for f in "$work"/*.log; do [[ -s $f ]] && { echo "== ${f##*/}"; tail -n 40 "$f"; }; done; } \
+        { for f in "$work"/*.log; do [[ -s $f ]] && { echo "== ${f##*/}"; tail -n 200 "$f"; }; done; } \
             >"${shot%.png}.log" 2>/dev/null || true
         reason+=" (logs: ${shot%.png}.log)"
     fi

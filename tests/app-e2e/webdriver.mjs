@@ -10,9 +10,9 @@ export class Driver {
     this.session = null;
   }
 
-  async req(method, path, body) {
+  async req(method, path, body, timeoutMs = 60_000) {
     const ctrl = new AbortController();
-    const timer = setTimeout(() => ctrl.abort(), 60_000);
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
     try {
       const res = await fetch(`${this.base}${path}`, {
         method,
@@ -26,6 +26,9 @@ export class Driver {
         throw new Error(`${method} ${path}: HTTP ${res.status}: ${msg}`);
       }
       return json.value;
+    } catch (e) {
+      if (e.name === 'AbortError') throw new Error(`${method} ${path}: no answer from the driver in ${timeoutMs / 1000} s`);
+      throw e;
     } finally {
       clearTimeout(timer);
     }
@@ -82,9 +85,12 @@ export class Driver {
     }, timeoutMs);
   }
 
+  /** Clicks through the DOM (`element.click()`): WebKitWebDriver's native click waits for the
+   * page to settle, and a click that starts a long IPC call (opening the browser) would hold it. */
   async click(selector) {
     const id = await this.find(selector);
-    await this.req('POST', this.s(`/element/${id}/click`), {});
+    const ref = { 'element-6066-11e4-a52e-4f735466cecf': id };
+    await this.req('POST', this.s('/execute/sync'), { script: 'arguments[0].click(); return true;', args: [ref] });
   }
 
   async type(selector, text) {
@@ -110,8 +116,10 @@ export class Driver {
     }, timeoutMs);
   }
 
+  /** Saves a PNG of the window. WebKitWebDriver's snapshot sometimes never answers right after
+   * the window was raised by another process (a deep link's second launch); 15 s bounds that. */
   async screenshot(path) {
-    const b64 = await this.req('GET', this.s('/screenshot'));
+    const b64 = await this.req('GET', this.s('/screenshot'), undefined, 15_000);
     const fs = await import('node:fs');
     fs.writeFileSync(path, Buffer.from(b64, 'base64'));
   }

@@ -46,10 +46,23 @@ pub enum FlowOutcome {
 }
 
 /// Starts a sign-in and opens the system browser (`$BROWSER` when set).
-#[tauri::command(async)]
-pub fn connect_start(
+#[tauri::command]
+pub async fn connect_start(
     app: AppHandle,
-    state: State<'_, AppState>,
+    provider: String,
+    redirect: Option<String>,
+    scopes: Vec<String>,
+    vars: BTreeMap<String, String>,
+) -> Result<StartedFlowView, CommandError> {
+    super::blocking(&app, move |app, state| {
+        start(app, state, provider, redirect, scopes, vars)
+    })
+    .await
+}
+
+fn start(
+    app: &AppHandle,
+    state: &AppState,
     provider: String,
     redirect: Option<String>,
     scopes: Vec<String>,
@@ -66,7 +79,9 @@ pub fn connect_start(
         scopes,
         vars,
     };
+    tracing::debug!(%provider, "connect_start: starting the flow");
     let flow = state.with_vault(|v| flows::start(v, &provider, &opts))?;
+    tracing::debug!("connect_start: flow stored; opening the browser");
     let view = StartedFlowView {
         flow_id: flow.state_digest(),
         authorization_url: flow.authorization_url.clone(),
@@ -88,6 +103,7 @@ pub fn connect_start(
         });
     }
     browser::open(&view.authorization_url)?;
+    tracing::debug!("connect_start: browser opened");
     Ok(view)
 }
 
@@ -133,13 +149,12 @@ pub fn connect_cancel(state: State<'_, AppState>, flow_id: String) -> Result<(),
 }
 
 /// Finishes a sign-in from the address the browser ended on, pasted by hand.
-#[tauri::command(async)]
-pub fn connect_paste(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    url: String,
-) -> Result<ConnectionSummary, CommandError> {
-    let summary = state.with_vault(|v| flows::complete(v, url.trim()))?;
-    let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
-    Ok(summary)
+#[tauri::command]
+pub async fn connect_paste(app: AppHandle, url: String) -> Result<ConnectionSummary, CommandError> {
+    super::blocking(&app, move |app, state| {
+        let summary = state.with_vault(|v| flows::complete(v, url.trim()))?;
+        let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        Ok(summary)
+    })
+    .await
 }

@@ -29,30 +29,40 @@ pub fn connection_show(
 /// The value of one field, because the person pressed Reveal and confirmed it in a native
 /// dialog (SEC-23: a script in the webview cannot click that). Audited with actor `desktop`. The
 /// only command that sends a secret to the webview.
-#[tauri::command(async)]
-pub fn connection_reveal(
+#[tauri::command]
+pub async fn connection_reveal(
     app: AppHandle,
-    state: State<'_, AppState>,
     id: String,
     field: String,
 ) -> Result<String, CommandError> {
-    confirm(&app, &format!("Show the {field} of this connection on screen? It is recorded in the audit log."))?;
-    let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.revealed"))?;
-    Ok(String::from_utf8_lossy(secret.expose_secret()).into_owned())
+    // The dialog blocks until answered: on the blocking pool, never an async worker.
+    super::blocking(&app, move |app, state| {
+        confirm(
+            app,
+            &format!(
+                "Show the {field} of this connection on screen? It is recorded in the audit log."
+            ),
+        )?;
+        let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.revealed"))?;
+        Ok(String::from_utf8_lossy(secret.expose_secret()).into_owned())
+    })
+    .await
 }
 
 /// Copies one field to the clipboard from Rust (the value never crosses IPC), and clears the
 /// clipboard after 30 s if it still holds that value. Audited.
-#[tauri::command(async)]
-pub fn connection_copy(
+#[tauri::command]
+pub async fn connection_copy(
     app: AppHandle,
-    state: State<'_, AppState>,
     id: String,
     field: String,
 ) -> Result<(), CommandError> {
-    confirm(&app, &format!("Copy the {field} of this connection to the clipboard? It is cleared after 30 seconds and recorded in the audit log."))?;
-    let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.copied"))?;
-    crate::clipboard::copy_and_clear_later(&app, secret)
+    super::blocking(&app, move |app, state| {
+        confirm(app, &format!("Copy the {field} of this connection to the clipboard? It is cleared after 30 seconds and recorded in the audit log."))?;
+        let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.copied"))?;
+        crate::clipboard::copy_and_clear_later(app, secret)
+    })
+    .await
 }
 
 /// A native yes/no dialog, answered by the person (not by the page).
@@ -63,7 +73,10 @@ fn confirm(app: &AppHandle, question: &str) -> Result<(), CommandError> {
         .message(question)
         .title("Keyhaven")
         .kind(MessageDialogKind::Warning)
-        .buttons(MessageDialogButtons::OkCancelCustom("Continue".into(), "Cancel".into()))
+        .buttons(MessageDialogButtons::OkCancelCustom(
+            "Continue".into(),
+            "Cancel".into(),
+        ))
         .blocking_show();
     if yes {
         Ok(())
@@ -77,37 +90,41 @@ fn confirm(app: &AppHandle, question: &str) -> Result<(), CommandError> {
 
 /// Refreshes now (single-flight with every other process), on a worker handle so the window's
 /// handle is not held across the network call.
-#[tauri::command(async)]
-pub fn connection_refresh(
+#[tauri::command]
+pub async fn connection_refresh(
     app: AppHandle,
-    state: State<'_, AppState>,
     id: String,
 ) -> Result<ConnectionSummary, CommandError> {
-    let mut worker = state
-        .worker_vault()
-        .ok_or(Error::BadInput("the vault is locked".into()))?;
-    let outcome = tokens::refresh(&mut worker, &id);
-    let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
-    outcome?;
-    Ok(worker
-        .connection_summary(&id)?
-        .ok_or(Error::BadInput(format!("no connection {id}")))?)
+    super::blocking(&app, move |app, state| {
+        let mut worker = state
+            .worker_vault()
+            .ok_or(Error::BadInput("the vault is locked".into()))?;
+        let outcome = tokens::refresh(&mut worker, &id);
+        let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        outcome?;
+        Ok(worker
+            .connection_summary(&id)?
+            .ok_or(Error::BadInput(format!("no connection {id}")))?)
+    })
+    .await
 }
 
 /// Revokes at the provider (unless `keep_remote`), then deletes.
-#[tauri::command(async)]
-pub fn connection_disconnect(
+#[tauri::command]
+pub async fn connection_disconnect(
     app: AppHandle,
-    state: State<'_, AppState>,
     id: String,
     keep_remote: bool,
 ) -> Result<DisconnectReport, CommandError> {
-    let mut worker = state
-        .worker_vault()
-        .ok_or(Error::BadInput("the vault is locked".into()))?;
-    let report = tokens::disconnect(&mut worker, &id, keep_remote)?;
-    let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
-    Ok(report)
+    super::blocking(&app, move |app, state| {
+        let mut worker = state
+            .worker_vault()
+            .ok_or(Error::BadInput("the vault is locked".into()))?;
+        let report = tokens::disconnect(&mut worker, &id, keep_remote)?;
+        let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        Ok(report)
+    })
+    .await
 }
 
 /// The audit log, newest first (of one connection when given).

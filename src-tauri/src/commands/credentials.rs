@@ -5,16 +5,14 @@ use std::collections::BTreeMap;
 
 use keyhaven_core::credentials::{self, AddOptions, AddReport};
 use keyhaven_core::secret::SecretBytes;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter};
 
 use crate::error::CommandError;
-use crate::state::AppState;
 
 /// Adds (or updates) credentials for `provider`.
-#[tauri::command(async)]
-pub fn credentials_add(
+#[tauri::command]
+pub async fn credentials_add(
     app: AppHandle,
-    state: State<'_, AppState>,
     provider: String,
     values: BTreeMap<String, String>,
     vars: BTreeMap<String, String>,
@@ -32,7 +30,10 @@ pub fn credentials_add(
         scopes: vec![],
         account: account.filter(|a| !a.trim().is_empty()),
     };
-    let report = state.with_vault(|v| credentials::add(v, &provider, values, &opts))?;
-    let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
-    Ok(report)
+    super::blocking(&app, move |app, state| {
+        let report = state.with_vault(|v| credentials::add(v, &provider, values, &opts))?;
+        let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        Ok(report)
+    })
+    .await
 }

@@ -10,3 +10,25 @@ pub mod credentials;
 pub mod providers;
 pub mod settings;
 pub mod vault;
+
+use tauri::{AppHandle, Manager};
+
+use crate::error::CommandError;
+use crate::state::AppState;
+
+/// Runs `f` on Tauri's blocking thread pool. Core is synchronous and its network calls use
+/// reqwest's blocking client, which must never run on an async worker thread (it would panic
+/// when its inner runtime is dropped there); every command that may touch the network goes
+/// through here.
+pub(crate) async fn blocking<T: Send + 'static>(
+    app: &AppHandle,
+    f: impl FnOnce(&AppHandle, &AppState) -> Result<T, CommandError> + Send + 'static,
+) -> Result<T, CommandError> {
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&app, &app.state::<AppState>()))
+        .await
+        .map_err(|e| CommandError {
+            code: "ipc",
+            message: format!("the operation stopped unexpectedly: {e}"),
+        })?
+}

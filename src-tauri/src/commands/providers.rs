@@ -35,31 +35,34 @@ pub fn provider_configure(
 }
 
 /// Adds a custom OAuth provider by discovery from its issuer.
-#[tauri::command(async)]
-pub fn provider_add_custom(
-    state: State<'_, AppState>,
+#[tauri::command]
+pub async fn provider_add_custom(
+    app: tauri::AppHandle,
     id: String,
     issuer: String,
     client_id: String,
     client_secret: Option<String>,
     scopes: Vec<String>,
 ) -> Result<ProviderSummary, CommandError> {
-    Ok(state.with_vault(|v| {
-        let def = v.add_custom_provider(CustomProvider {
-            id,
-            issuer: Some(issuer),
-            scopes,
-            client_id: Some(client_id),
-            client_secret: client_secret
-                .filter(|s| !s.is_empty())
-                .map(SecretBytes::from),
-            ..Default::default()
-        })?;
-        v.list_providers()?
-            .into_iter()
-            .find(|p| p.id == def.id)
-            .ok_or_else(|| keyhaven_core::Error::UnknownProvider { id: def.id })
-    })?)
+    super::blocking(&app, move |_, state| {
+        Ok(state.with_vault(|v| {
+            let def = v.add_custom_provider(CustomProvider {
+                id,
+                issuer: Some(issuer),
+                scopes,
+                client_id: Some(client_id),
+                client_secret: client_secret
+                    .filter(|s| !s.is_empty())
+                    .map(SecretBytes::from),
+                ..Default::default()
+            })?;
+            v.list_providers()?
+                .into_iter()
+                .find(|p| p.id == def.id)
+                .ok_or_else(|| keyhaven_core::Error::UnknownProvider { id: def.id })
+        })?)
+    })
+    .await
 }
 
 /// Opens a provider's documentation or console page (register, create-a-key, revoke by hand) in

@@ -18,10 +18,26 @@ pub fn open(url: &str) -> Result<()> {
         .filter(|b| !b.trim().is_empty())
     {
         Some(browser) => open_with(&browser, url),
-        None => opener::open_browser(url).map_err(|e| Error::Http {
+        None => open_with_platform_opener(url),
+    }
+}
+
+/// The platform opener, without waiting for the browser: `xdg-open`'s generic fallback runs the
+/// browser in the foreground and returns only when it exits, which would hold a sign-in (and a
+/// desktop command) until the person closes the browser. A failure that shows within 2 s
+/// (no opener, no handler) is reported; anything slower is a browser that started.
+fn open_with_platform_opener(url: &str) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = url.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(opener::open_browser(&owned).map_err(|e| e.to_string()));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(2)) {
+        Ok(Err(reason)) => Err(Error::Http {
             what: "opening the browser".into(),
-            reason: e.to_string(),
+            reason,
         }),
+        Ok(Ok(())) | Err(_) => Ok(()),
     }
 }
 

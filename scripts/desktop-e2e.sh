@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# desktop-e2e.sh: the real app, driven through tauri-driver (WebDriver over WebKitWebDriver).
+#
+# Usage: scripts/desktop-e2e.sh APP_BINARY KEYHAVEN_CLI SCREENSHOT_DIR
+#
+# In a throw-away desktop session (scripts/lib/desktop-session.sh) it starts the local
+# oidc-provider server, seeds a keychain vault with one connection (`alice`, custom provider
+# `testas`, deep-link redirects) through the CLI, then runs tests/app-e2e/run.mjs, which launches
+# the app through tauri-driver and checks: the connections screen, a connect flow finished by a
+# second launch with the dev.keyhaven: URL, and the token viewer with the server stopped.
+# Bounded in time; leaves no process behind. Run by `make test`.
+
+set -uo pipefail
+
+NAME=desktop-e2e
+# shellcheck source=lib/desktop-session.sh
+source "$(dirname "$0")/lib/desktop-session.sh"
+
+if [[ $# -ne 3 ]]; then
+    say "usage: $0 APP_BINARY KEYHAVEN_CLI SCREENSHOT_DIR"
+    exit 2
+fi
+app=$(realpath -e -- "$1" 2>/dev/null) || { say "FAIL: no app binary at $1"; exit 2; }
+cli=$(realpath -e -- "$2" 2>/dev/null) || { say "FAIL: no keyhaven CLI binary at $2"; exit 2; }
+shots=$(realpath -m -- "$3")
+mkdir -p -- "$shots" || { say "FAIL: cannot create $shots"; exit 2; }
+shot="$shots/app-e2e.png"  # its .log receives the helpers' logs on failure
+for tool in Xvfb dbus-daemon dbus-send gnome-keyring-daemon setsid timeout node tauri-driver WebKitWebDriver; do
+    command -v "$tool" >/dev/null || { say "FAIL: $tool is not installed"; exit 2; }
+done
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+session_start
+
+start oauth node "$repo/tests/oauth-server/server.mjs"
+oauth_pgid=$started
+issuer=
+as_ready() { issuer=$(sed -nE 's/.*"issuer":"([^"]+)".*/\1/p' "$work/oauth.log" | head -n 1); [[ -n $issuer ]]; }
+waits 30 as_ready || fail "the test OAuth server did not start within 30s"
+
+timeout 60 "$cli" init >"$work/cli.log" 2>&1 || fail "\`keyhaven init\` failed"
+timeout 60 "$cli" providers add --id testas --issuer "$issuer" --client-id keyhaven-native \
+    --scope openid --scope email --scope offline_access --redirect deep-link >>"$work/cli.log" 2>&1 ||
+    fail "\`keyhaven providers add\` failed"
+
+# Seed `alice` through the CLI, the redirect handed over with `keyhaven handle-url`.
+export BROWSER="node $repo/tests/oauth-server/browser.mjs" KH_TEST_REDIRECT_FILE="$work/redirect.txt"
+KH_TEST_LOGIN=alice timeout 90 "$cli" connect testas --json --timeout 60 >"$work/seed.out" 2>>"$work/cli.log" &
+seed=$!
+redirect_written() { [[ -s $work/redirect.txt ]]; }
+waits 30 redirect_written || fail "seeding: the browser never reached the redirect"
+timeout 30 "$cli" handle-url "$(head -n 1 "$work/redirect.txt")" >>"$work/cli.log" 2>&1 || fail "seeding: handle-url failed"
+wait "$seed" || fail "seeding: connect did not finish"
+rm -f "$work/redirect.txt"
+
+# tauri-driver on free ports; the app it launches inherits BROWSER (the scripted browser, now
+# signing in as bob) and the session's bus, keyring and KEYHAVEN_HOME.
+port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+wd_port=$(port) native_port=$(port)
+export KH_TEST_LOGIN=bob WEBKIT_DISABLE_DMABUF_RENDERER=1 KEYHAVEN_LOG=${KEYHAVEN_LOG:-keyhaven_desktop=debug}
+start driver tauri-driver --port "$wd_port" --native-port "$native_port"
+driver_ready() { node -e "fetch('http://127.0.0.1:$wd_port/status').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
+waits 30 driver_ready || fail "tauri-driver did not answer on port $wd_port within 30s"
+
+APP="$app" WD="http://127.0.0.1:$wd_port" REDIRECT_FILE="$work/redirect.txt" OAUTH_PGID="$oauth_pgid" \
+    SHOTS="$shots" timeout 300 node "$repo/tests/app-e2e/run.mjs" || fail "the app e2e scenarios failed (see above)"
+say "ok: screenshots in $shots"
+exit 0
