@@ -10,7 +10,7 @@ CARGO ?= cargo
 APP := $(CARGO_TARGET_DIR)/debug/keyhaven-desktop
 CLI := $(CARGO_TARGET_DIR)/debug/keyhaven
 
-.PHONY: run test deps-build deps-test ui oauth-server build bench clean-ui
+.PHONY: run test deps-build deps-test ui oauth-server build bench deb clean-ui
 
 run: deps-build ui
 	$(CARGO) build -p keyhaven-desktop -p keyhaven-cli
@@ -43,6 +43,12 @@ oauth-server: tests/oauth-server/node_modules/.installed
 
 build: deps-build ui
 	$(CARGO) build --workspace
+
+# The Debian package (release build, ~15 min the first time on 2 cores), then a check that it
+# installs the app and declares the dev.keyhaven: scheme handler in a form xdg-open can run.
+deb: deps-build ui
+	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
+	scripts/check-deb.sh "$(CARGO_TARGET_DIR)/release/bundle/deb"
 
 bench: deps-build oauth-server
 	$(CARGO) bench -p keyhaven-core --bench vault_open
