@@ -17,5 +17,7 @@ grep -q '^MimeType=.*x-scheme-handler/dev\.keyhaven' "$desktop" ||
     { echo "check-deb: FAIL: $(basename "$desktop") does not declare x-scheme-handler/dev.keyhaven" >&2; cat "$desktop" >&2; exit 1; }
 exec_line=$(grep -m1 '^Exec=' "$desktop")
 [[ $exec_line != Exec=\"* ]] || { echo "check-deb: FAIL: quoted Exec path breaks Debian 12's xdg-open: $exec_line" >&2; exit 1; }
+[[ $exec_line == *%u* || $exec_line == *%U* ]] ||
+    { echo "check-deb: FAIL: the Exec line does not pass the URL (%u): $exec_line" >&2; exit 1; }
 size=$(stat -c %s "$deb")
 echo "check-deb: ok: $(basename "$deb"), $((size / 1024)) KiB, $(basename "$desktop"): $exec_line, scheme handler declared"
