@@ -47,7 +47,7 @@ build: deps-build ui
 # The Debian package (release build, ~15 min the first time on 2 cores), then a check that it
 # installs the app and declares the dev.keyhaven: scheme handler in a form xdg-open can run.
 deb: deps-build ui
-	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
+	cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb
 	scripts/check-deb.sh "$(CARGO_TARGET_DIR)/release/bundle/deb"
 
 bench: deps-build oauth-server

@@ -37,8 +37,10 @@ fi
 check "desktop smoke" scripts/desktop-smoke.sh "$CARGO_TARGET_DIR/debug/keyhaven-desktop" \
   "$CARGO_TARGET_DIR/debug/keyhaven" test-artifacts/desktop-smoke.png
 # The Debian package: a release build (incremental after the first, ~15 min cold on 2 cores).
+# tauri-cli comes through npx, pinned: its lock entry cannot be `npm ci`-installed from this
+# registry (its optional per-platform packages are missing from the metadata).
 check "debian package (tauri build --bundles deb)" bash -c \
-  'cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb >/dev/null && ../scripts/check-deb.sh "$CARGO_TARGET_DIR/release/bundle/deb"'
+  'cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb >/dev/null && ../scripts/check-deb.sh "$CARGO_TARGET_DIR/release/bundle/deb"'
 check "desktop app end to end (tauri-driver)" scripts/desktop-e2e.sh "$CARGO_TARGET_DIR/debug/keyhaven-desktop" \
   "$CARGO_TARGET_DIR/debug/keyhaven" test-artifacts
 
