@@ -9,41 +9,23 @@
 //! Run: `cargo bench -p keyhaven-core --bench connect_flow` (needs `npm ci` in tests/oauth-server;
 //! `make bench` does it). Target (issue 3): median under 30 ms.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use keyhaven_core::catalog::RedirectKind;
 use keyhaven_core::flows::{self, ConnectOptions};
 use keyhaven_core::providers::CustomProvider;
-use keyhaven_core::secret::Passphrase;
-use keyhaven_core::{Actor, DataDir, KeyChoice, PassphrasePurpose, PassphraseSource, Vault};
+use keyhaven_core::{Actor, DataDir, KeyChoice, Vault};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::Pass;
 
 const FLOWS: usize = 60;
 
-struct Pass;
-impl PassphraseSource for Pass {
-    fn passphrase(&mut self, _: PassphrasePurpose) -> keyhaven_core::Result<Option<Passphrase>> {
-        Passphrase::new("benchmark passphrase".into()).map(Some)
-    }
-}
-
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut server = Command::new("node")
-        .arg(root.join("tests/oauth-server/server.mjs"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node and tests/oauth-server (npm ci) are needed");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).expect("server ready line");
-    let issuer = ready["issuer"].as_str().unwrap().to_string();
+    let (mut server, issuer) = common::start_oauth_server();
+    let root = common::repo_root();
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path().join("vault"));

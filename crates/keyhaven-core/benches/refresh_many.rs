@@ -9,29 +9,21 @@
 //!
 //! Run: `cargo bench -p keyhaven-core --bench refresh_many` (also part of `make bench`).
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use keyhaven_core::catalog::RedirectKind;
 use keyhaven_core::connections::{FieldValue, NewConnection};
 use keyhaven_core::providers::CustomProvider;
-use keyhaven_core::secret::{Passphrase, SecretBytes};
-use keyhaven_core::{
-    Actor, DataDir, KeyChoice, PassphrasePurpose, PassphraseSource, Vault, tokens,
-};
+use keyhaven_core::secret::SecretBytes;
+use keyhaven_core::{Actor, DataDir, KeyChoice, Vault, tokens};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::Pass;
 
 const CONNECTIONS: usize = 1000;
 const THREADS: usize = 16;
-
-struct Pass;
-impl PassphraseSource for Pass {
-    fn passphrase(&mut self, _: PassphrasePurpose) -> keyhaven_core::Result<Option<Passphrase>> {
-        Passphrase::new("benchmark passphrase".into()).map(Some)
-    }
-}
 
 fn peak_rss_mib() -> f64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
@@ -53,20 +45,8 @@ fn rss_mib() -> f64 {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut server = Command::new("node")
-        .arg(root.join("tests/oauth-server/server.mjs"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node and tests/oauth-server (npm ci) are needed");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).expect("server ready line");
-    let issuer = ready["issuer"].as_str().unwrap().to_string();
+    let (mut server, issuer) = common::start_oauth_server();
+    let _root = common::repo_root();
     let http = reqwest::blocking::Client::new();
     let minted: serde_json::Value = http
         .post(format!("{issuer}/__test/mint"))

@@ -9,21 +9,14 @@
 use std::time::{Duration, Instant};
 
 use keyhaven_core::connections::{FieldValue, NewConnection};
-use keyhaven_core::secret::{Passphrase, SecretBytes};
+use keyhaven_core::secret::SecretBytes;
 use keyhaven_core::tokens::{self, TokenOptions};
-use keyhaven_core::{Actor, DataDir, KeyChoice, PassphrasePurpose, PassphraseSource, Vault};
+use keyhaven_core::{Actor, DataDir, KeyChoice, Vault};
 
-struct Pass;
-impl PassphraseSource for Pass {
-    fn passphrase(&mut self, _: PassphrasePurpose) -> keyhaven_core::Result<Option<Passphrase>> {
-        Passphrase::new("benchmark passphrase".into()).map(Some)
-    }
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::Pass;
+use common::median;
 
 fn conn(i: usize) -> NewConnection {
     NewConnection {

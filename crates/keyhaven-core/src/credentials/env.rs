@@ -154,26 +154,7 @@ mod tests {
     #[test]
     fn a_github_oauth_connection_gives_gh_token_and_is_audited() {
         use crate::connections::{FieldValue, NewConnection};
-        struct Pass;
-        impl crate::PassphraseSource for Pass {
-            fn passphrase(
-                &mut self,
-                _: crate::PassphrasePurpose,
-            ) -> Result<Option<crate::secret::Passphrase>> {
-                Ok(Some(crate::secret::Passphrase::new(
-                    "env-test-pass".into(),
-                )?))
-            }
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::paths::DataDir::new(tmp.path().join("v"));
-        let mut vault = Vault::init(
-            &dir,
-            crate::KeyChoice::Passphrase,
-            &mut Pass,
-            crate::Actor::Cli,
-        )
-        .unwrap();
+        let (_tmp, mut vault) = crate::vault::test_vault();
         let id = vault
             .save_connection(NewConnection {
                 provider_id: "github".into(),

@@ -211,15 +211,6 @@ mod tests {
     use super::*;
     use crate::catalog::{Identity, IdentitySource};
     use crate::providers::CustomProvider;
-    use crate::secret::Passphrase;
-    use crate::vault::{Actor, KeyChoice, PassphrasePurpose, PassphraseSource};
-
-    struct Pass;
-    impl PassphraseSource for Pass {
-        fn passphrase(&mut self, _: PassphrasePurpose) -> Result<Option<Passphrase>> {
-            Passphrase::new("device test passphrase".into()).map(Some)
-        }
-    }
 
     /// A token endpoint that answers with `bodies` in order (status 400 for errors).
     fn scripted_server(bodies: Vec<&'static str>) -> (u16, std::thread::JoinHandle<usize>) {
@@ -250,9 +241,7 @@ mod tests {
 
     /// A passphrase vault with a custom provider `scripted` whose endpoints are on `port`.
     fn scripted_vault(port: u16) -> (tempfile::TempDir, Vault, String) {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::paths::DataDir::new(tmp.path().join("v"));
-        let mut vault = Vault::init(&dir, KeyChoice::Passphrase, &mut Pass, Actor::Cli).unwrap();
+        let (tmp, mut vault) = crate::vault::test_vault();
         let base = format!("http://127.0.0.1:{port}");
         vault
             .add_custom_provider(CustomProvider {

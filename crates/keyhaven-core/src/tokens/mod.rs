@@ -743,26 +743,7 @@ mod tests {
     #[test]
     fn due_lists_expiring_and_keepalive_connections_only() {
         use crate::connections::{FieldValue, NewConnection};
-        struct Pass;
-        impl crate::PassphraseSource for Pass {
-            fn passphrase(
-                &mut self,
-                _: crate::PassphrasePurpose,
-            ) -> Result<Option<crate::secret::Passphrase>> {
-                Ok(Some(crate::secret::Passphrase::new(
-                    "due-test-pass".into(),
-                )?))
-            }
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::paths::DataDir::new(tmp.path().join("v"));
-        let mut vault = Vault::init(
-            &dir,
-            crate::KeyChoice::Passphrase,
-            &mut Pass,
-            crate::Actor::Cli,
-        )
-        .unwrap();
+        let (_tmp, mut vault) = crate::vault::test_vault();
         let t = now();
         let mut add = |provider: &str, account: &str, expires: Option<i64>, rt: bool| {
             let mut fields = vec![(

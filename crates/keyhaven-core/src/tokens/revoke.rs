@@ -423,17 +423,16 @@ pub fn retry_revocations(vault: &mut Vault, all: bool) -> Result<RetryReport> {
         })()
         .unwrap_or_else(|e| Outcome::Uncertain(e.to_string()));
         let attempts = row.attempts + 1;
+        // The tombstone ends (deleted, with its audit row) unless the outcome is still uncertain.
+        let end = |vault: &mut Vault, action: &str| -> Result<()> {
+            vault
+                .conn()
+                .execute("DELETE FROM revocation_tombstones WHERE id = ?1", [row.id])?;
+            audit::record(vault, Some(&row.connection_id), action, Some(&row.kind))
+        };
         match outcome {
             Outcome::Revoked => {
-                vault
-                    .conn()
-                    .execute("DELETE FROM revocation_tombstones WHERE id = ?1", [row.id])?;
-                audit::record(
-                    vault,
-                    Some(&row.connection_id),
-                    "token.revoked",
-                    Some(&row.kind),
-                )?;
+                end(vault, "token.revoked")?;
                 report.revoked.push(name);
             }
             Outcome::Uncertain(reason) if attempts < MAX_ATTEMPTS => {
@@ -446,15 +445,7 @@ pub fn retry_revocations(vault: &mut Vault, all: bool) -> Result<RetryReport> {
                 report.pending.push(name);
             }
             Outcome::Uncertain(reason) | Outcome::Refused(reason) => {
-                vault
-                    .conn()
-                    .execute("DELETE FROM revocation_tombstones WHERE id = ?1", [row.id])?;
-                audit::record(
-                    vault,
-                    Some(&row.connection_id),
-                    "token.revocation_abandoned",
-                    Some(&row.kind),
-                )?;
+                end(vault, "token.revocation_abandoned")?;
                 report.abandoned.push((name, reason));
             }
         }

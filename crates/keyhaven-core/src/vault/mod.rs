@@ -321,5 +321,22 @@ fn key_source_info(spec: &KeySpec) -> KeySourceInfo {
     }
 }
 
+/// A fresh passphrase vault in a temporary directory, for unit tests anywhere in core (no
+/// keychain needed). Keep the `TempDir` alive as long as the vault.
+#[cfg(test)]
+pub(crate) fn test_vault() -> (tempfile::TempDir, Vault) {
+    struct Pass;
+    impl PassphraseSource for Pass {
+        fn passphrase(&mut self, _: PassphrasePurpose) -> Result<Option<Passphrase>> {
+            Passphrase::new("unit test passphrase".into()).map(Some)
+        }
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = DataDir::new(tmp.path().join("v"));
+    let vault =
+        Vault::init(&dir, KeyChoice::Passphrase, &mut Pass, Actor::Cli).expect("test vault");
+    (tmp, vault)
+}
+
 #[cfg(test)]
 mod tests;
