@@ -50,12 +50,13 @@ deb: deps-build ui
 	cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb
 	scripts/check-deb.sh "$(CARGO_TARGET_DIR)/release/bundle/deb"
 
-bench: deps-build oauth-server
+bench: deps-test oauth-server ui
 	$(CARGO) bench -p keyhaven-core --bench vault_open
 	$(CARGO) bench -p keyhaven-core --bench connect_flow
 	$(CARGO) bench -p keyhaven-core --bench tokens
 	$(CARGO) bench -p keyhaven-core --bench refresh_many
 	scripts/bench-cli.sh
+	scripts/bench-desktop.sh
 
 clean-ui:
 	rm -rf ui/node_modules ui/dist tests/oauth-server/node_modules

@@ -5,7 +5,7 @@
 #     connections screen of a seeded keychain vault), polled with screenshots every 50 ms;
 #   - idle memory: PSS of the whole process tree (app + WebKitWebProcess + WebKitNetworkProcess),
 #     summed from /proc/*/smaps_rollup 3 s after the first paint;
-#   - release binary size, and the .deb size when `make deb` has built one.
+#   - release binary and .deb sizes (both apps are bundled with `tauri build --bundles deb`).
 # Targets (issue 6): within 1.15x of the empty app on start-up and memory; .deb under 10 MB.
 #
 #   scripts/bench-desktop.sh [RUNS]   # default 5 runs each; prints medians
@@ -17,13 +17,18 @@ runs=${1:-5}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/keyhaven/target}
 
-say "building release binaries (the first time takes a while on 2 cores)"
-(cd "$repo/ui" && npm run --silent build) || fail "ui build failed"
-cargo build --release -q -p keyhaven-desktop -p keyhaven-cli --manifest-path "$repo/Cargo.toml" || fail "release build failed"
-cargo build --release -q --manifest-path "$repo/benches/empty-tauri-app/Cargo.toml" || fail "empty app build failed"
+say "building release binaries and .debs (the first time takes a while on 2 cores)"
+tauri_cli=(npx --yes @tauri-apps/cli@2.12.5)
+(cd "$repo/src-tauri" && "${tauri_cli[@]}" build --bundles deb >/dev/null) || fail "Keyhaven release build failed"
+cargo build --release -q -p keyhaven-cli --manifest-path "$repo/Cargo.toml" || fail "CLI release build failed"
+(cd "$repo/benches/empty-tauri-app" &&
+    "${tauri_cli[@]}" build --bundles deb --config '{"productName":"empty-tauri-app","bundle":{"active":true}}' >/dev/null) ||
+    fail "empty app build failed"
 kh=$CARGO_TARGET_DIR/release/keyhaven-desktop
 cli=$CARGO_TARGET_DIR/release/keyhaven
 empty=$CARGO_TARGET_DIR/release/empty-tauri-app
+deb=$(ls -t "$CARGO_TARGET_DIR"/release/bundle/deb/Keyhaven_*.deb | head -n 1)
+empty_deb=$(ls -t "$CARGO_TARGET_DIR"/release/bundle/deb/empty-tauri-app_*.deb | head -n 1)
 
 session_start
 export WEBKIT_DISABLE_DMABUF_RENDERER=1
@@ -75,9 +80,8 @@ for app in empty keyhaven; do
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 size_mib() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MiB", s / 1048576 }'; }
-deb=$(ls -t "$CARGO_TARGET_DIR"/release/bundle/deb/*.deb 2>/dev/null | head -n 1)
 echo "desktop bench ($runs runs each, medians; Xvfb, WEBKIT_DISABLE_DMABUF_RENDERER=1):"
 echo "  start to first paint: Keyhaven ${start_ms[keyhaven]} ms, empty app ${start_ms[empty]} ms ($(ratio "${start_ms[keyhaven]}" "${start_ms[empty]}"), target <= 1.15x)"
 echo "  idle PSS, whole tree: Keyhaven $((pss_kib[keyhaven] / 1024)) MiB, empty app $((pss_kib[empty] / 1024)) MiB ($(ratio "${pss_kib[keyhaven]}" "${pss_kib[empty]}"), target <= 1.15x)"
 echo "  release binary: Keyhaven $(size_mib "$kh"), empty app $(size_mib "$empty")"
-if [[ -n $deb ]]; then echo "  .deb: $(size_mib "$deb") (target < 10 MB)"; else echo "  .deb: not built (make deb)"; fi
+echo "  .deb: Keyhaven $(size_mib "$deb") ($(stat -c %s "$deb") bytes, target < 10 MB), empty app $(size_mib "$empty_deb")"

@@ -80,6 +80,12 @@ done
 # so its presence proves the whole chain UI -> IPC -> core -> keychain -> SQLCipher worked.
 vault_opened() { [[ -e $KEYHAVEN_HOME/vault.db-shm ]]; }
 waits 10 vault_opened || fail "the window drew but the app never opened the vault (no vault.db-shm)"
+# The web process runs JavaScript without JIT compilers (lib.rs, webview_without_jit): it got
+# JSC_useJIT=0 from the app.
+webproc=$(pgrep -s "$app_pid" -f WebKitWebProcess | head -n 1)
+[[ -n $webproc ]] || fail "no WebKitWebProcess in the app's session"
+tr '\0' '\n' <"/proc/$webproc/environ" | grep -qx 'JSC_useJIT=0' ||
+    fail "the web process $webproc runs with JavaScript JIT compilers (no JSC_useJIT=0 in its environment)"
 if grep -qiE 'panicked|ERROR' "$work/app.log"; then
     fail "the app logged an error: $(grep -iE -m1 'panicked|ERROR' "$work/app.log")"
 fi

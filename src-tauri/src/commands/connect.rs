@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use keyhaven_core::Error;
 use keyhaven_core::catalog::RedirectKind;
 use keyhaven_core::connections::ConnectionSummary;
-use keyhaven_core::flows::{self, ConnectOptions, browser};
+use keyhaven_core::flows::{self, ConnectOptions};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, State};
 
@@ -102,7 +102,7 @@ fn start(
             let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
         });
     }
-    browser::open(&view.authorization_url)?;
+    super::open_in_browser(app, &view.authorization_url)?;
     tracing::debug!("connect_start: browser opened");
     Ok(view)
 }
@@ -133,11 +133,15 @@ pub fn connect_wait(
 
 /// Opens the browser at the flow's authorization URL again.
 #[tauri::command(async)]
-pub fn connect_open_again(state: State<'_, AppState>, flow_id: String) -> Result<(), CommandError> {
+pub fn connect_open_again(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    flow_id: String,
+) -> Result<(), CommandError> {
     let url = state
         .flow_url(&flow_id)
         .ok_or(Error::BadInput("that sign-in is no longer waiting".into()))?;
-    Ok(browser::open(&url)?)
+    super::open_in_browser(&app, &url)
 }
 
 /// Abandons the flow: its state can no longer be redeemed.

@@ -40,8 +40,12 @@ pub async fn connection_reveal(
         confirm(
             app,
             &format!(
-                "Show the {field} of this connection on screen? It is recorded in the audit log."
+                "Show the {} of this connection on screen? It is hidden again after 30 seconds \
+                 and recorded in the audit log.\n\nMake sure nobody is looking at or recording \
+                 your screen.",
+                human(&field)
             ),
+            "Show",
         )?;
         let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.revealed"))?;
         Ok(String::from_utf8_lossy(secret.expose_secret()).into_owned())
@@ -58,15 +62,29 @@ pub async fn connection_copy(
     field: String,
 ) -> Result<(), CommandError> {
     super::blocking(&app, move |app, state| {
-        confirm(app, &format!("Copy the {field} of this connection to the clipboard? It is cleared after 30 seconds and recorded in the audit log."))?;
+        confirm(
+            app,
+            &format!(
+                "Copy the {} of this connection to the clipboard? The clipboard is cleared \
+                 after 30 seconds, and the copy is recorded in the audit log.",
+                human(&field)
+            ),
+            "Copy",
+        )?;
         let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.copied"))?;
         crate::clipboard::copy_and_clear_later(app, secret)
     })
     .await
 }
 
-/// A native yes/no dialog, answered by the person (not by the page).
-fn confirm(app: &AppHandle, question: &str) -> Result<(), CommandError> {
+/// A field's name as the dialog says it: `access_token` → "access token".
+fn human(field: &str) -> String {
+    field.replace('_', " ")
+}
+
+/// A native yes/no dialog, answered by the person (not by the page). It is the only
+/// confirmation: the page asks nothing before calling (asking twice teaches clicking through).
+fn confirm(app: &AppHandle, question: &str, yes_label: &str) -> Result<(), CommandError> {
     use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
     let yes = app
         .dialog()
@@ -74,7 +92,7 @@ fn confirm(app: &AppHandle, question: &str) -> Result<(), CommandError> {
         .title("Keyhaven")
         .kind(MessageDialogKind::Warning)
         .buttons(MessageDialogButtons::OkCancelCustom(
-            "Continue".into(),
+            yes_label.into(),
             "Cancel".into(),
         ))
         .blocking_show();

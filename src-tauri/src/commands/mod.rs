@@ -16,6 +16,21 @@ use tauri::{AppHandle, Manager};
 use crate::error::CommandError;
 use crate::state::AppState;
 
+/// Opens `url` in the system browser. Core checks the URL and honours `BROWSER` exactly as for
+/// the CLI; without it, tauri-plugin-opener opens it (detached: the command does not wait for the
+/// browser). The plugin's own commands are not granted to the webview.
+pub(crate) fn open_in_browser(app: &AppHandle, url: &str) -> Result<(), CommandError> {
+    use tauri_plugin_opener::OpenerExt;
+    Ok(keyhaven_core::flows::browser::open_with_platform(
+        url,
+        |u| {
+            app.opener()
+                .open_url(u, None::<&str>)
+                .map_err(|e| e.to_string())
+        },
+    )?)
+}
+
 /// Runs `f` on Tauri's blocking thread pool. Core is synchronous and its network calls use
 /// reqwest's blocking client, which must never run on an async worker thread (it would panic
 /// when its inner runtime is dropped there); every command that may touch the network goes

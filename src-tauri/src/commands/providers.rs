@@ -69,7 +69,7 @@ pub async fn provider_add_custom(
 /// the system browser. https only: the page cannot make the app open `file:`, `smb:` or any
 /// other scheme (SEC-24, the CVE-2025-31477 class).
 #[tauri::command(async)]
-pub fn open_url(url: String) -> Result<(), CommandError> {
+pub fn open_url(app: tauri::AppHandle, url: String) -> Result<(), CommandError> {
     let parsed = url::Url::parse(&url)
         .map_err(|_| keyhaven_core::Error::BadInput("not a valid address".into()))?;
     if parsed.scheme() != "https" {
@@ -79,5 +79,5 @@ pub fn open_url(url: String) -> Result<(), CommandError> {
         ))
         .into());
     }
-    Ok(keyhaven_core::flows::browser::open(parsed.as_str())?)
+    super::open_in_browser(&app, parsed.as_str())
 }

@@ -96,7 +96,7 @@ test('cloud wizard: each classified failure has its own hint; region select', wi
   await page.getByTestId('verify-outcome').getByText('Example SAS').waitFor();
 }));
 
-test('token viewer: decoded JWTs, scopes, reveal with confirmation, copy, re-masked after leaving', withApp({}, async (page) => {
+test('token viewer: decoded JWTs, scopes, reveal (one native confirmation), copy, re-masked after leaving', withApp({}, async (page) => {
   await page.getByRole('button', { name: 'View Microsoft (Entra ID / Microsoft account) alice@contoso.com' }).click();
   await heading(page, 'Microsoft (Entra ID / Microsoft account)');
   assert.equal(await page.getByText('Decoded, not verified', { exact: true }).count(), 2);
@@ -112,20 +112,17 @@ test('token viewer: decoded JWTs, scopes, reveal with confirmation, copy, re-mas
   assert.deepEqual((await calls(page, 'audit_list')).at(-1).args, { connection: 'c_ms01' });
 
   const access = page.locator('[data-field="access_token"]');
+  // One confirmation only, the native one the Rust side shows (mocked here as answered "Show");
+  // the page itself asks nothing, so no in-page dialog appears.
   await access.getByRole('button', { name: 'Reveal Access token' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Show access token?' });
-  await dialog.getByText('This shows the secret on screen; it is recorded in the audit log.', { exact: false }).waitFor();
-  assert.equal((await calls(page, 'connection_reveal')).length, 0, 'nothing is revealed before confirming');
-  await shot(page, 'viewer-reveal-confirm-light');
-  await dialog.getByRole('button', { name: 'Show secret' }).click();
   await access.getByTestId('revealed-value').getByText('gho_16C7e42F292c6912E7710c838347Ae178B4a').waitFor();
   await access.getByText(/Hidden again in \d+ s/).waitFor();
+  assert.equal(await page.getByRole('dialog').count(), 0, 'the page asks nothing itself');
   assert.deepEqual((await calls(page, 'connection_reveal'))[0].args, { id: 'c_ms01', field: 'access_token' });
 
   // Declined in the native confirmation (code `cancelled`): nothing shown, no error notice.
   const idToken = page.locator('[data-field="id_token"]');
   await idToken.getByRole('button', { name: 'Reveal ID token' }).click();
-  await page.getByRole('dialog', { name: 'Show id token?' }).getByRole('button', { name: 'Show secret' }).click();
   await idToken.getByRole('button', { name: 'Reveal ID token' }).waitFor();
   await page.waitForTimeout(200);
   assert.equal(await idToken.getByTestId('revealed-value').count(), 0);

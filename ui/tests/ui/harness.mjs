@@ -68,9 +68,10 @@ const WATCH = `
 
 /**
  * Opens the app in a new context. Returns the page and `finish()`, which throws on any page
- * error, CSP violation or style attribute seen, then closes the context.
+ * error, CSP violation or style attribute seen, then closes the context. `expectedConsoleError`
+ * (a RegExp) exempts the console errors a test provokes on purpose.
  */
-export async function openApp(browser, base, mockCode, { scheme = 'light', query = '', wait = true } = {}) {
+export async function openApp(browser, base, mockCode, { scheme = 'light', query = '', wait = true, expectedConsoleError = null } = {}) {
   const context = await browser.newContext({ viewport: { width: 1180, height: 820 }, colorScheme: scheme, reducedMotion: 'reduce' });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   context.setDefaultTimeout(5000);
@@ -80,7 +81,7 @@ export async function openApp(browser, base, mockCode, { scheme = 'light', query
   const errors = [];
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console error: ${m.text()}`);
+    if (m.type() === 'error' && !expectedConsoleError?.test(m.text())) errors.push(`console error: ${m.text()}`);
   });
   await page.goto(`${base}/${query}`);
   if (wait) await page.locator('h1').first().waitFor();

@@ -138,3 +138,22 @@ test('keyboard: Tab reaches the main actions with a visible focus ring; dialogs 
   await heading(page, 'Settings');
   assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', 'focus moves to the new screen’s heading');
 }));
+
+test('screens other than the home screen load on first visit; a chunk that fails to load is said', withApp({ expectedConsoleError: /Failed to load resource: net::ERR_FAILED/ }, async (page) => {
+  await heading(page, 'Connections');
+  const scripts = () => page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.endsWith('.js')));
+  assert.ok(!(await scripts()).some((n) => /(Settings|CloudWizard|AddConnection|ConnectionPage)-/.test(n.split('/').at(-1))), 'only the home screen is loaded at start');
+  await nav(page, 'Cloud setup');
+  await heading(page, 'Cloud setup');
+  assert.ok((await scripts()).some((n) => /CloudWizardPage-/.test(n)), 'the wizard came in its own chunk');
+
+  // The settings chunk cannot be fetched (a damaged install): a readable problem, not a blank page.
+  await page.route(/SettingsPage-[^/]*\.js$/, (route) => route.abort());
+  await nav(page, 'Settings');
+  const problem = page.locator('[data-code="screen"]');
+  await problem.getByText('This screen could not be loaded').waitFor();
+  await problem.getByText(/reinstall it/).waitFor();
+  // The rest of the app still works.
+  await nav(page, 'Connections');
+  await heading(page, 'Connections');
+}));

@@ -1,6 +1,7 @@
 //! Opening the system browser: the `BROWSER` environment variable when set (the common
 //! convention: a `:`-separated list of commands, `%s` replaced by the URL, else the URL appended),
-//! else the platform opener (`xdg-open`, `open`, `start` through the `opener` crate).
+//! else the platform opener: the `opener` crate (`xdg-open`, `open`, `start`) for the CLI, or the
+//! front end's own (the desktop app passes tauri-plugin-opener's to [`open_with_platform`]).
 //!
 //! Only https URLs (or http on loopback, for local servers) are ever opened: the authorization
 //! URL Keyhaven built itself. The browser is started detached; Keyhaven does not wait for it.
@@ -12,13 +13,33 @@ use crate::error::{Error, Result};
 
 /// Opens `url` in the person's browser.
 pub fn open(url: &str) -> Result<()> {
+    open_with_platform(url, platform_opener)
+}
+
+/// Opens `url` like [`open`], with `platform` (given the URL; its error is a reason in words)
+/// as the opener when `BROWSER` is not set. The URL is checked and `BROWSER` honoured here, so
+/// every front end opens the same URLs the same way. A reason that quotes the URL gets it
+/// replaced: an authorization URL carries the flow's state.
+pub fn open_with_platform(
+    url: &str,
+    platform: impl FnOnce(&str) -> std::result::Result<(), String>,
+) -> Result<()> {
+    opening(std::env::var("BROWSER").ok(), url, platform)
+}
+
+/// [`open_with_platform`] with the value of `BROWSER` given.
+fn opening(
+    browser: Option<String>,
+    url: &str,
+    platform: impl FnOnce(&str) -> std::result::Result<(), String>,
+) -> Result<()> {
     check_endpoint_url(url).map_err(|e| Error::BadInput(format!("will not open {url}: {e}")))?;
-    match std::env::var("BROWSER")
-        .ok()
-        .filter(|b| !b.trim().is_empty())
-    {
+    match browser.filter(|b| !b.trim().is_empty()) {
         Some(browser) => open_with(&browser, url),
-        None => open_with_platform_opener(url),
+        None => platform(url).map_err(|reason| Error::Http {
+            what: "opening the browser".into(),
+            reason: reason.replace(url, "<the URL>"),
+        }),
     }
 }
 
@@ -26,17 +47,14 @@ pub fn open(url: &str) -> Result<()> {
 /// browser in the foreground and returns only when it exits, which would hold a sign-in (and a
 /// desktop command) until the person closes the browser. A failure that shows within 2 s
 /// (no opener, no handler) is reported; anything slower is a browser that started.
-fn open_with_platform_opener(url: &str) -> Result<()> {
+fn platform_opener(url: &str) -> std::result::Result<(), String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let owned = url.to_string();
     std::thread::spawn(move || {
         let _ = tx.send(opener::open_browser(&owned).map_err(|e| e.to_string()));
     });
     match rx.recv_timeout(std::time::Duration::from_secs(2)) {
-        Ok(Err(reason)) => Err(Error::Http {
-            what: "opening the browser".into(),
-            reason,
-        }),
+        Ok(Err(reason)) => Err(reason),
         Ok(Ok(())) | Err(_) => Ok(()),
     }
 }
@@ -72,4 +90,45 @@ fn open_with(browser: &str, url: &str) -> Result<()> {
         what: "opening the browser from $BROWSER".into(),
         reason: last.unwrap_or_else(|| "BROWSER is empty".into()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://as.example/authorize?state=s3cr3t-state";
+
+    #[test]
+    fn the_platform_opener_is_used_without_browser_and_its_reason_never_quotes_the_url() {
+        let mut seen = None;
+        opening(None, URL, |u| {
+            seen = Some(u.to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen.as_deref(), Some(URL));
+
+        let err = opening(Some("  ".into()), URL, |u| {
+            Err(format!("xdg-open {u}: no handler"))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("xdg-open <the URL>: no handler"), "{err}");
+        assert!(!err.contains("s3cr3t-state"), "{err}");
+    }
+
+    #[test]
+    fn browser_wins_over_the_platform_opener_and_bad_urls_are_never_opened() {
+        // `true` exists everywhere this runs and exits 0: BROWSER was used, the platform was not.
+        opening(Some("true".into()), URL, |_| {
+            panic!("the platform opener ran")
+        })
+        .unwrap();
+        let err = opening(None, "javascript:alert(1)", |_| panic!("opened")).unwrap_err();
+        assert!(matches!(err, Error::BadInput(_)), "{err}");
+        let err = opening(Some("true".into()), "file:///etc/passwd", |_| {
+            panic!("opened")
+        });
+        assert!(matches!(err, Err(Error::BadInput(_))));
+    }
 }

@@ -9,6 +9,10 @@ export interface ErrorHint {
 }
 
 const HINTS: Partial<Record<ErrorCode, ErrorHint>> = {
+  screen: {
+    title: 'This screen could not be loaded',
+    hint: 'A file of the app is missing or damaged. Restart Keyhaven; if it happens again, reinstall it.',
+  },
   credentials_invalid: {
     title: 'The provider rejected these credentials',
     hint: 'Check that you copied the whole key (no missing characters) and that it has not been deleted or expired at the provider.',

@@ -100,7 +100,11 @@ export const ERROR_CODES = [
 /** Codes the desktop shell itself produces (src-tauri), not core. */
 export const SHELL_ERROR_CODES = ['cancelled', 'clipboard'] as const;
 
-export type ErrorCode = (typeof ERROR_CODES)[number] | (typeof SHELL_ERROR_CODES)[number] | 'ipc';
+/**
+ * Besides those: `ipc` (see above) and `screen`, a screen's code chunk that failed to load
+ * (components/AppShell loads screens lazily).
+ */
+export type ErrorCode = (typeof ERROR_CODES)[number] | (typeof SHELL_ERROR_CODES)[number] | 'ipc' | 'screen';
 
 /** A failed command: a stable code to branch on and a one-line message to show. */
 export interface CommandError {
