@@ -8,7 +8,9 @@
 # with `KEYHAVEN_CLI init`, starts APP_BINARY, waits for a window named "Keyhaven" to be mapped,
 # screenshots it to SCREENSHOT.png, checks the picture is not blank (more than 50 colours: a
 # WebKit view that failed to load is one flat colour) and that the page's IPC call opened the
-# vault through core.
+# vault through core; that the web process runs JavaScript without JIT; deep links (a second
+# launch, xdg-open, a cold start); and the background scheduler (refreshes as `desktop`, and a
+# notification for a grant revoked at the server).
 #
 # Exit 0 on success; otherwise non-zero with one line on stderr saying why (the logs of the app
 # and its helpers are then kept next to the screenshot as SCREENSHOT.log).
@@ -100,7 +102,8 @@ fi
 # flow and the waiting `connect` sees the new connection.
 repo=$(cd "$(dirname "$0")/.." && pwd)
 command -v node >/dev/null || fail "node is not installed"
-start oauth node "$repo/tests/oauth-server/server.mjs"
+# Access tokens last 20 s, so every connection is due at each pass of the app's scheduler (below).
+start oauth env KH_AS_ACCESS_TTL=20 node "$repo/tests/oauth-server/server.mjs"
 issuer=
 as_ready() { issuer=$(sed -nE 's/.*"issuer":"([^"]+)".*/\1/p' "$work/oauth.log" | head -n 1); [[ -n $issuer ]]; }
 waits 30 as_ready || fail "the test OAuth server did not start within 30s"
@@ -152,5 +155,37 @@ connect_via cold-start carol cold_start
 n=$(timeout 30 "$cli" list --json | grep -c '"provider": "testas"')
 [[ $n -eq 3 ]] || fail "expected 3 testas connections after the three deep links, found $n"
 
-say "ok: window $window drawn with $colours colours, vault opened; deep links finished a running app's, an xdg-open'd and a cold-started flow; screenshot $shot"
+# --- the background scheduler ----------------------------------------------------------------
+# The app refreshes what is due every 30 s, through core's single-flight path, as `desktop`, and
+# notifies when a connection needs signing in again. Carol's grant is revoked at the server first
+# (RFC 7009, with her refresh token, as a password change or an admin would): her refresh must
+# end in needs_reauth and a Notify call on the session bus (watched with dbus-monitor: no
+# notification daemon runs here, so the call itself is the evidence); alice's and bob's must be
+# refreshed by the app (audit rows with actor desktop).
+command -v dbus-monitor >/dev/null || fail "dbus-monitor is not installed"
+start notify dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"
+json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);console.log(eval(process.argv[1]))})' "$1"; }
+list=$(timeout 30 "$cli" list --json) || fail "keyhaven list failed"
+id_of() { json "v.find(c => c.account.startsWith('$1')).id" <<<"$list"; }
+alice=$(id_of alice) bob=$(id_of bob) carol=$(id_of carol)
+carol_rt=$(timeout 30 "$cli" show "$carol" --reveal --json | json 'v.fields.find(f => f.name === "refresh_token").value') ||
+    fail "could not read carol's refresh token"
+revocation=$(node -e 'fetch(process.argv[1] + "/.well-known/openid-configuration").then(r => r.json()).then(d => console.log(d.revocation_endpoint))' "$issuer")
+node -e 'fetch(process.argv[1], { method: "POST", body: new URLSearchParams({ token: process.argv[2], token_type_hint: "refresh_token", client_id: "keyhaven-native" }) }).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+    "$revocation" "$carol_rt" || fail "the server did not revoke carol's grant"
+unset carol_rt
+refreshed_by_app() {
+    timeout 30 "$cli" audit --json --connection "$1" |
+        json 'v.some(e => e.action === "token.refreshed" && e.actor === "desktop")' | grep -qx true
+}
+scheduled() {
+    refreshed_by_app "$alice" && refreshed_by_app "$bob" &&
+        [[ $(timeout 30 "$cli" list --json | json "v.find(c => c.id === '$carol').status") == needs_reauth ]] &&
+        grep -q 'sign in again' "$work/notify.log"
+}
+waits 80 scheduled || fail "the scheduler did not refresh alice and bob, mark carol needs_reauth and notify within 80 s (notify log: $(tr -d '\n' <"$work/notify.log" | head -c 300))"
+grep -q 'Your testas connection needs you to sign in again.' "$work/notify.log" ||
+    fail "the notification does not say which connection: $(grep -m1 string "$work/notify.log")"
+
+say "ok: window $window drawn with $colours colours, vault opened; deep links finished a running app's, an xdg-open'd and a cold-started flow; the scheduler refreshed, and notified a revoked grant; screenshot $shot"
 exit 0
