@@ -83,5 +83,8 @@ size_mib() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MiB", s / 10485
 echo "desktop bench ($runs runs each, medians; Xvfb, WEBKIT_DISABLE_DMABUF_RENDERER=1):"
 echo "  start to first paint: Keyhaven ${start_ms[keyhaven]} ms, empty app ${start_ms[empty]} ms ($(ratio "${start_ms[keyhaven]}" "${start_ms[empty]}"), target <= 1.15x)"
 echo "  idle PSS, whole tree: Keyhaven $((pss_kib[keyhaven] / 1024)) MiB, empty app $((pss_kib[empty] / 1024)) MiB ($(ratio "${pss_kib[keyhaven]}" "${pss_kib[empty]}"), target <= 1.15x)"
+for app in keyhaven empty; do
+    echo "  $app, each run (ms, MiB): $(awk '{printf "%s/%d ", $1, $2 / 1024}' "$work/$app.txt")"
+done
 echo "  release binary: Keyhaven $(size_mib "$kh"), empty app $(size_mib "$empty")"
 echo "  .deb: Keyhaven $(size_mib "$deb") ($(stat -c %s "$deb") bytes, target < 10 MB), empty app $(size_mib "$empty_deb")"
