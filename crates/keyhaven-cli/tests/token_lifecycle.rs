@@ -506,13 +506,15 @@ fn show_inspects_tokens_offline_with_decoded_unverified_claims() {
     assert!(text.contains("NOT verified"), "{text}");
 }
 
-/// Runs `connect testas --device --json`, drives the printed verification URL with the scripted
-/// browser, and returns the finished `connect` output.
+/// Runs `connect testas --device --json`, drives the verification URL it tells the person (on
+/// stderr: with --json, stdout carries the JSON alone) with the scripted browser, and returns the
+/// finished `connect` output.
 fn device_connect(f: &Flow, browser_env: &[(&str, &str)]) -> std::process::Output {
     use std::io::BufRead;
     let mut child = f.spawn_connect(&["testas", "--device", "--json"], &[]);
     let stdout = child.stdout.take().unwrap();
-    let mut reader = std::io::BufReader::new(stdout);
+    let stderr = child.stderr.take().unwrap();
+    let mut reader = std::io::BufReader::new(stderr);
     let mut printed = String::new();
     let mut complete = None;
     while complete.is_none() {
@@ -536,15 +538,21 @@ fn device_connect(f: &Flow, browser_env: &[(&str, &str)]) -> std::process::Outpu
         b.env(k, v);
     }
     let _ = crate::support::output_within(&mut b, 60);
-    // The rest of stdout (the JSON) is read on a thread, so a stuck `connect` is killed by
-    // wait_child's deadline instead of blocking this read.
+    // stdout (the JSON) and the rest of stderr are read on threads, so a stuck `connect` is
+    // killed by wait_child's deadline instead of blocking a read.
+    let json = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stdout), &mut all);
+        all
+    });
     let rest = std::thread::spawn(move || {
         let mut rest = String::new();
         let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
         rest
     });
     let mut out = wait_child(child, 60);
-    out.stdout = rest.join().unwrap().into_bytes();
+    out.stdout = json.join().unwrap().into_bytes();
+    out.stderr = format!("{printed}{}", rest.join().unwrap()).into_bytes();
     out
 }
 

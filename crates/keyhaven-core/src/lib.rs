@@ -16,7 +16,9 @@
 //! - [`issued`]: what a connection was issued with (issuer, endpoints, client), checked before
 //!   any of its secrets is sent anywhere.
 //! - [`audit`]: the audit log.
+//! - [`overview`]: what `keyhaven status` shows: each connection's health, what needs you.
 //! - [`secret`]: the redacted, zeroized types every secret travels in.
+//! - [`suggest`]: "did you mean" for typed names.
 //! - [`paths`]: where the vault lives (`KEYHAVEN_HOME` or the platform data dir).
 //! - [`error`]: the one error type, with exit-code class and machine code.
 
@@ -31,9 +33,11 @@ pub mod flows;
 mod hardening;
 pub mod http;
 pub mod issued;
+pub mod overview;
 pub mod paths;
 pub mod providers;
 pub mod secret;
+pub mod suggest;
 pub mod tokens;
 pub mod vault;
 

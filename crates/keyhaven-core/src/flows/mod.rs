@@ -87,8 +87,10 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
     let def = vault.provider_def(provider_id)?;
     if def.auth_mode != AuthMode::Oauth2 {
         return Err(Error::BadInput(format!(
-            "{} does not sign in through the browser (auth mode {:?}); use `keyhaven credentials add {}`",
-            def.name, def.auth_mode, def.id
+            "{} does not sign in through the browser (it uses {}); use `keyhaven credentials add {}`",
+            def.name,
+            def.auth_mode.describe(),
+            def.id
         )));
     }
     let kind = opts.redirect.unwrap_or(def.redirects[0]);
@@ -190,6 +192,7 @@ impl Prepared {
             identity: self.def.identity.clone(),
             openid: self.openid,
             issued_with: self.issued_with(),
+            defaulted: self.resolved.defaulted.clone(),
         }
     }
 
@@ -469,6 +472,7 @@ pub(crate) fn save_tokens(
         fields,
         vars: request.vars.clone(),
         issued_with: request.issued_with.clone(),
+        defaulted: request.defaulted.clone(),
     })?;
     vault
         .connection_summary(&id)?

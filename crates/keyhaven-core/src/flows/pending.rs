@@ -41,6 +41,9 @@ pub(crate) struct FlowRequest {
     /// flows stored by an older build (they expire within 10 minutes anyway).
     #[serde(default)]
     pub issued_with: crate::issued::IssuedWith,
+    /// Which of `vars` took their default (not handed to tools as if chosen).
+    #[serde(default)]
+    pub defaulted: std::collections::BTreeSet<String>,
 }
 
 #[cfg(test)]
@@ -61,6 +64,7 @@ impl FlowRequest {
             identity: None,
             openid: false,
             issued_with: Default::default(),
+            defaulted: Default::default(),
         }
     }
 }

@@ -124,6 +124,29 @@ pub struct ImportReport {
 }
 
 impl Vault {
+    /// Writes an encrypted backup of every provider setting and connection to `out` (standard
+    /// output for `vault export -`). Nothing is marked moved: whether the bytes reached a safe
+    /// place cannot be known here.
+    pub fn export_backup_to(
+        &mut self,
+        out: &mut dyn Write,
+        passphrase: &Passphrase,
+    ) -> Result<ExportReport> {
+        passphrase.check_new()?;
+        let backup = self.snapshot_rows()?;
+        let plain = Zeroizing::new(serde_json::to_vec(&backup).expect("rows serialize"));
+        encrypt_to(out, &plain, passphrase)?;
+        out.flush()
+            .map_err(|e| Error::io("writing the backup", e))?;
+        audit::record(self, None, "vault.exported", Some("standard output"))?;
+        Ok(ExportReport {
+            path: PathBuf::from("-"),
+            providers: backup.providers.len(),
+            connections: backup.connections.len(),
+            moved: vec![],
+        })
+    }
+
     /// Writes an encrypted backup of every provider setting and connection to `path`.
     /// `mark_moved`: afterwards, stop refreshing the exported OAuth connections here.
     pub fn export_backup(
@@ -149,15 +172,7 @@ impl Vault {
             .prefix(".keyhaven-backup-")
             .tempfile_in(dir)
             .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
-        {
-            let encryptor = age::Encryptor::with_user_passphrase(passphrase.to_secret_string());
-            let mut w = encryptor
-                .wrap_output(tmp.as_file_mut())
-                .map_err(|e| Error::io("encrypting the backup", e))?;
-            w.write_all(&plain)
-                .and_then(|_| w.finish().map(|_| ()))
-                .map_err(|e| Error::io("encrypting the backup", e))?;
-        }
+        encrypt_to(tmp.as_file_mut(), &plain, passphrase)?;
         tmp.as_file()
             .sync_all()
             .map_err(|e| Error::io("writing the backup", e))?;
@@ -467,6 +482,17 @@ impl Vault {
     }
 }
 
+/// age, scrypt recipient: what `age -d` opens with the passphrase.
+fn encrypt_to(out: &mut dyn Write, plain: &[u8], passphrase: &Passphrase) -> Result<()> {
+    let encryptor = age::Encryptor::with_user_passphrase(passphrase.to_secret_string());
+    let mut w = encryptor
+        .wrap_output(out)
+        .map_err(|e| Error::io("encrypting the backup", e))?;
+    w.write_all(plain)
+        .and_then(|_| w.finish().map(|_| ()))
+        .map_err(|e| Error::io("encrypting the backup", e))
+}
+
 fn provider_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProviderRow> {
     Ok(ProviderRow {
         provider_id: r.get(0)?,
@@ -635,8 +661,13 @@ fn read_backup(path: &Path, passphrase: &Passphrase) -> Result<Backup> {
         path: path.to_path_buf(),
         reason,
     };
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        // A file the person named that is not there (or not theirs) is their bad input.
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+            Error::BadInput(format!("cannot open {}: {e}", path.display()))
+        }
+        _ => Error::io(format!("opening {}", path.display()), e),
+    })?;
     let decryptor = age::Decryptor::new(std::io::BufReader::new(file)).map_err(|e| match e {
         age::DecryptError::Io(e) => damaged(format!("cannot read it: {e}")),
         other => damaged(format!("not an age file: {other}")),
@@ -902,6 +933,7 @@ mod tests {
                         None,
                         Some("app"),
                     ),
+                    defaulted: Default::default(),
                 })
                 .unwrap();
         }

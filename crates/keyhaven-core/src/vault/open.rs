@@ -59,8 +59,10 @@ pub(super) fn init(
         KeyChoice::Passphrase => {
             let pass = passphrases
                 .passphrase(PassphrasePurpose::NewVault)?
-                .ok_or_else(|| Error::PassphraseRequired {
-                    path: db_path.clone(),
+                .ok_or_else(|| Error::BadPassphrase {
+                    reason: "a new vault needs a passphrase: run on a terminal to be asked for \
+                             it (twice), or pass --passphrase-file FILE"
+                        .into(),
                 })?;
             passphrase::new_key(&pass, &vault_id)?
         }

@@ -56,6 +56,7 @@ fn store_canary(v: &mut Vault) -> String {
         extra: serde_json::json!({}),
         vars: Default::default(),
         issued_with: Default::default(),
+        defaulted: Default::default(),
         fields: vec![(
             "access_token".into(),
             FieldValue::Secret(SecretBytes::from(CANARY_TOKEN.to_string())),
