@@ -59,7 +59,7 @@ fn client_credentials_connects_verifies_and_renews_once_per_expiry() {
     assert_eq!(list[0]["scopes"], serde_json::json!(["api:read"]));
 
     // After expiry, five processes at once: one new grant, the same new token for all.
-    std::thread::sleep(Duration::from_millis(3500));
+    s.advance(4); // past the 3 s expiry
     let list: serde_json::Value = serde_json::from_str(&s.kh_ok(&["list", "--json"])).unwrap();
     // The token has expired, and says so; the connection renews it at its next use.
     assert_eq!(list[0]["status"], "expired");

@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 use crate::support::assert_fails;
 use crate::support::oauth::{AuthServer, Flow, wait_child};
 
-/// Access tokens of 3 s: every test can wait for a real expiry.
+/// Access tokens of 3 s, short enough to pass in real time where a test needs the server to
+/// see them expire.
 fn flow() -> Flow {
     Flow::with_server(AuthServer::start_with(&[("KH_AS_ACCESS_TTL", "3")]))
 }
 
-fn wait_expired() {
-    std::thread::sleep(Duration::from_millis(3500));
+/// Past the 3-second expiry, by moving Keyhaven's clock rather than sleeping.
+fn expire(f: &Flow) {
+    f.s.advance(4);
 }
 
 #[test]
@@ -23,7 +25,7 @@ fn ten_concurrent_token_processes_refresh_exactly_once() {
     let f = flow();
     let id = f.connect("alice");
     let original = f.access_token(&id);
-    wait_expired();
+    expire(&f);
     let before = f.server.token_requests("refresh_token");
     let procs: Vec<_> = (0..10)
         .map(|_| {
@@ -161,7 +163,7 @@ fn token_endpoint_faults_fail_readably_and_leave_tokens_unchanged() {
         ("html_200", "HTML page"),
         ("hang", "timeout"),
     ] {
-        wait_expired();
+        expire(&f);
         let show_before = f.s.kh_ok(&["show", &id, "--reveal", "--json"]);
         f.server.fault("token", mode);
         let t = Instant::now();
@@ -212,7 +214,7 @@ fn a_failing_token_endpoint_is_asked_a_bounded_number_of_times() {
     // not 60; the tokens stay viewable; `refresh` still tries at once; Retry-After is honoured.
     let f = flow();
     let id = f.connect("alice");
-    wait_expired();
+    expire(&f);
     f.server
         .fault_json(serde_json::json!({"endpoint": "token", "mode": "status_500", "count": 1000}));
     let before = f.server.token_total();
@@ -252,7 +254,7 @@ fn a_failing_token_endpoint_is_asked_a_bounded_number_of_times() {
     );
     assert!(!f.s.kh(&["refresh", &id]).status.success());
     assert_fails(&f.s.kh(&["token", &id]), 1, "waits");
-    std::thread::sleep(Duration::from_millis(2500));
+    f.s.advance(3); // past the 2 s Retry-After
     let token = f.s.kh_ok(&["token", &id]);
     assert_eq!(f.server.userinfo(token.trim()).0, 200);
 }
@@ -694,7 +696,7 @@ fn refresh_killed_at_random_moments_leaves_a_usable_connection() {
 fn refresh_due_refreshes_what_is_due_and_nothing_else() {
     let f = flow();
     let id = f.connect("alice");
-    wait_expired();
+    expire(&f);
     let before = f.server.token_requests("refresh_token");
     let rows: serde_json::Value =
         serde_json::from_str(&f.s.kh_ok(&["refresh", "--due", "--json"])).unwrap();

@@ -57,7 +57,7 @@ pub(crate) fn record_on(
             FROM connections WHERE id = ?2))",
     )?
     .execute(params![
-        OffsetDateTime::now_utc().unix_timestamp(),
+        crate::clock::now(),
         connection_id,
         action,
         actor.as_str(),

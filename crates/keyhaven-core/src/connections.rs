@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use crate::audit::{self, format_time};
 use crate::error::Result;
@@ -98,7 +97,7 @@ pub struct ConnectionSummary {
 impl Vault {
     /// Inserts or updates (same provider and account) a connection; returns its id.
     pub fn save_connection(&mut self, new: NewConnection) -> Result<String> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = crate::clock::now();
         let actor = self.actor();
         let tx = self
             .conn_mut()
@@ -435,7 +434,7 @@ impl Vault {
                     length: value.len(),
                     value: shown,
                     updated_at: format_time(updated),
-                    age_secs: OffsetDateTime::now_utc().unix_timestamp() - updated,
+                    age_secs: crate::clock::now() - updated,
                     jwt: crate::tokens::inspect::unverified_claims(&value),
                 })
             })?
@@ -475,7 +474,7 @@ fn display_status(stored: String, expires_at: Option<i64>) -> String {
     if stored != "connected" {
         return stored;
     }
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::clock::now();
     match expires_at {
         Some(e) if e <= now => "expired".into(),
         Some(e) if e <= now + EXPIRING_SECS => "expiring".into(),

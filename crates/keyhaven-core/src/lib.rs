@@ -7,6 +7,7 @@
 //! - [`vault`]: the encrypted SQLCipher store, its key sources (OS keychain, passphrase),
 //!   schema migrations and rekey. Start at [`Vault::open`].
 //! - [`catalog`]: the embedded provider catalog, templates, discovery.
+//! - [`clock`]: the one clock (movable in tests).
 //! - [`flows`]: connecting an account (Authorization Code + PKCE, deep link and loopback).
 //! - [`providers`]: the person's own OAuth apps and custom providers.
 //! - [`tokens`]: token hand-out, refresh exactly once across processes, revocation.
@@ -26,6 +27,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod clock;
 pub mod connections;
 pub mod credentials;
 pub mod error;

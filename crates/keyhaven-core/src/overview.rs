@@ -42,7 +42,7 @@ impl Vault {
     /// The overview, offline.
     pub fn overview(&self) -> Result<Overview> {
         let vault = self.status()?;
-        let now = crate::flows::pending::now();
+        let now = crate::clock::now();
         let mut out = Vec::new();
         for c in self.list_connections()? {
             let (moved, retry_after, last_error, auth_mode): (

@@ -20,8 +20,8 @@ use crate::catalog::{
     AuthMode, Catalog, Identity, IdentitySource, ProviderDef, RedirectKind, Refresh,
     TokenAuthMethod, TokenResponseShape, check_endpoint_url, discovery,
 };
+use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::flows::pending::now;
 use crate::secret::SecretBytes;
 use crate::vault::Vault;
 

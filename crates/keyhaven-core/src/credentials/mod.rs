@@ -458,7 +458,7 @@ fn refused_credentials(def: &ProviderDef, e: Error) -> Error {
 /// the response's other (non-secret) fields.
 pub(crate) fn attach_tokens(new: &mut NewConnection, tokens: Tokens, requested: &[String]) {
     new.scopes_granted = tokens.granted_scopes(requested);
-    new.expires_at = tokens.expires_in.map(|s| crate::flows::pending::now() + s);
+    new.expires_at = tokens.expires_in.map(|s| crate::clock::now() + s);
     new.token_type = tokens.token_type.clone();
     if let serde_json::Value::Object(extra) = &mut new.extra {
         for (k, v) in tokens.extra.iter() {

@@ -135,7 +135,7 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
         nonce.as_deref(),
     )?;
 
-    let expires_at = pending::now() + FLOW_TTL_SECS;
+    let expires_at = crate::clock::now() + FLOW_TTL_SECS;
     let flow = PendingFlow {
         state: state.clone(),
         provider_id: def.id.clone(),
@@ -456,7 +456,7 @@ pub(crate) fn save_tokens(
     };
     let account = token::account_name(&provider, request, &tokens, id_claims.as_ref())?;
     let granted = tokens.granted_scopes(&request.scopes);
-    let expires_at = tokens.expires_in.map(|s| pending::now() + s);
+    let expires_at = tokens.expires_in.map(|s| crate::clock::now() + s);
     let token_type = tokens.token_type.clone();
     let extra = std::mem::take(&mut tokens.extra);
     let fields = token_fields(tokens);
@@ -501,7 +501,7 @@ pub fn wait(
     mut flow: StartedFlow,
     timeout: Duration,
 ) -> Result<ConnectionSummary> {
-    let ttl = Duration::from_secs((flow.expires_at - pending::now()).max(0) as u64);
+    let ttl = Duration::from_secs((flow.expires_at - crate::clock::now()).max(0) as u64);
     let deadline = Instant::now() + timeout.min(ttl);
     let digest = flow.state_digest();
     let finished = |vault: &Vault| -> Result<Option<ConnectionSummary>> {

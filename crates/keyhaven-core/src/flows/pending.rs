@@ -11,10 +11,10 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::catalog::{Identity, TokenAuthMethod, TokenResponseShape};
+use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::vault::Vault;
 
@@ -84,10 +84,6 @@ pub(crate) struct PendingFlow {
 /// SHA-256 of a state, hex: the key of its result row.
 pub fn state_digest(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
-}
-
-pub(crate) fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// Stores a new pending flow.

@@ -33,9 +33,10 @@ use zeroize::Zeroizing;
 
 use crate::audit;
 use crate::catalog::{ProviderDef, discovery};
+use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::flows::machine::{self, MachineCredentials};
-use crate::flows::pending::{FlowRequest, now};
+use crate::flows::pending::FlowRequest;
 use crate::flows::token::{self, ClientAuth};
 use crate::issued::{IssuedWith, Partial, origin};
 use crate::secret::SecretBytes;

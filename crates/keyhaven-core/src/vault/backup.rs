@@ -180,7 +180,7 @@ impl Vault {
             .map_err(|e| Error::io(format!("saving the backup as {}", path.display()), e.error))?;
         let mut moved = Vec::new();
         if mark_moved {
-            let now = crate::flows::pending::now();
+            let now = crate::clock::now();
             let actor = self.actor();
             let tx = self
                 .conn_mut()
@@ -236,7 +236,7 @@ impl Vault {
     /// computed by the very code that would apply it).
     fn merge_backup(&mut self, backup: &Backup, apply: bool) -> Result<ImportReport> {
         let actor = self.actor();
-        let now = crate::flows::pending::now();
+        let now = crate::clock::now();
         let mut report = ImportReport::default();
         let tx = self
             .conn_mut()
@@ -475,7 +475,7 @@ impl Vault {
         Ok(Backup {
             format: FORMAT.into(),
             version: VERSION,
-            exported_at: crate::flows::pending::now(),
+            exported_at: crate::clock::now(),
             providers,
             connections,
         })
@@ -802,7 +802,7 @@ mod tests {
     #[test]
     fn hostile_backups_are_refused_row_by_row_and_previewed_first() {
         let (tmp, mut vault) = crate::vault::test_vault();
-        let now = crate::flows::pending::now();
+        let now = crate::clock::now();
         let far_future = now + 10 * 365 * 86_400;
         let mut future = custom("later", |_| {});
         future.updated_at = far_future;

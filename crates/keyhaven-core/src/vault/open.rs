@@ -14,7 +14,6 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::db::{self, OpenFailure};
@@ -428,9 +427,7 @@ fn random_id() -> Result<String> {
 }
 
 pub(crate) fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+    crate::clock::now_datetime()
         .format(&Rfc3339)
         .unwrap_or_default()
 }

@@ -344,7 +344,7 @@ fn an_expired_flow_is_refused_and_removed() {
         nonce: None,
         issuer: None,
         request: FlowRequest::for_test("https://127.0.0.1:1/token"),
-        expires_at: pending::now() - 1,
+        expires_at: crate::clock::now() - 1,
     };
     pending::insert(&v, &flow).unwrap();
     let url = "dev.keyhaven:/oauth/callback/github?code=c&state=expired-state-0123456789";
