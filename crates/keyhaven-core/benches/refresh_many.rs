@@ -80,7 +80,7 @@ fn main() {
                 .save_connection(NewConnection {
                     provider_id: "testas".into(),
                     account: format!("bench{i}"),
-                    auth_mode: "oauth2".into(),
+                    auth_mode: keyhaven_core::catalog::AuthMode::Oauth2,
                     scopes_requested: vec![],
                     scopes_granted: vec![],
                     token_type: Some("Bearer".into()),

@@ -22,7 +22,7 @@ fn conn(i: usize) -> NewConnection {
     NewConnection {
         provider_id: "github".into(),
         account: format!("user{i}"),
-        auth_mode: "oauth2".into(),
+        auth_mode: keyhaven_core::catalog::AuthMode::Oauth2,
         scopes_requested: vec!["read:user".into()],
         scopes_granted: vec!["read:user".into()],
         token_type: Some("bearer".into()),

@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 
-use crate::connections::ConnectionSummary;
+use crate::catalog::AuthMode;
+use crate::connections::{ConnectionStatus, ConnectionSummary};
 use crate::error::Result;
 use crate::vault::{Vault, VaultStatus};
 
@@ -45,17 +46,14 @@ impl Vault {
         let now = crate::clock::now();
         let mut out = Vec::new();
         for c in self.list_connections()? {
-            let (moved, retry_after, last_error, auth_mode): (
-                Option<i64>,
-                Option<i64>,
-                Option<String>,
-                String,
-            ) = self.conn().query_row(
-                "SELECT moved_at, retry_after, last_error, auth_mode FROM connections WHERE id = ?1",
-                [&c.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
-            let again = if auth_mode == "oauth2" {
+            let life = crate::connections::rows::lifecycle(self.conn(), &c.id)?;
+            let (moved, retry_after, last_error, auth_mode) = (
+                life.moved_at,
+                life.retry_after,
+                life.last_error,
+                life.auth_mode,
+            );
+            let again = if auth_mode == AuthMode::Oauth2 {
                 format!("keyhaven connect {}", c.provider)
             } else {
                 format!("keyhaven credentials update {}", c.spec())
@@ -76,7 +74,7 @@ impl Vault {
                         c.provider
                     )),
                 ),
-                _ if c.status == "needs_reauth" => (
+                _ if c.status == ConnectionStatus::NeedsReauth => (
                     true,
                     Some(match last_error.as_deref() {
                         Some(e) if e.starts_with("provider_changed") => {
@@ -91,12 +89,17 @@ impl Vault {
                     Some("moved to another vault (exported with --move)".into()),
                     None,
                 ),
-                _ if c.status == "expired" && !c.renewable && auth_mode == "oauth2" => (
-                    true,
-                    Some("expired, and it cannot renew itself".into()),
-                    Some(again.clone()),
-                ),
-                _ if auth_mode == "oauth2"
+                _ if c.status == ConnectionStatus::Expired
+                    && !c.renewable
+                    && auth_mode == AuthMode::Oauth2 =>
+                {
+                    (
+                        true,
+                        Some("expired, and it cannot renew itself".into()),
+                        Some(again.clone()),
+                    )
+                }
+                _ if auth_mode == AuthMode::Oauth2
                     && c.renewable
                     && self.provider_client(&c.provider)?.is_none() =>
                 {
@@ -118,10 +121,10 @@ impl Vault {
                     )),
                     None,
                 ),
-                _ if c.status == "expired" => {
+                _ if c.status == ConnectionStatus::Expired => {
                     (false, Some("expired; renews at its next use".into()), None)
                 }
-                _ if !auth_mode.starts_with("oauth2") => {
+                _ if !auth_mode.is_oauth() => {
                     (false, Some("API key: valid until revoked".into()), None)
                 }
                 _ => (false, None, None),

@@ -86,7 +86,7 @@ fn start(
         flow_id: flow.state_digest(),
         authorization_url: flow.authorization_url.clone(),
         redirect_uri: flow.redirect_uri.clone(),
-        redirect_kind: flows::kind_name(flow.redirect_kind),
+        redirect_kind: flow.redirect_kind.as_str(),
         provider: flow.provider_id.clone(),
         expires_at: keyhaven_core::audit::format_time(flow.expires_at),
     };

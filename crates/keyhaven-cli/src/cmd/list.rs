@@ -2,7 +2,7 @@
 //! vault alone (no network, no secret decrypted). Aligned columns under a header, as `gh` and
 //! `kubectl get` print them; `*` marks a provider's default connection.
 
-use keyhaven_core::connections::ConnectionSummary;
+use keyhaven_core::connections::{ConnectionStatus, ConnectionSummary};
 
 use super::{Ctx, print_json};
 use crate::error::CliResult;
@@ -45,10 +45,10 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
 }
 
 fn row(c: &ConnectionSummary) -> [String; 6] {
-    let status = if c.status == "expired" && c.renewable {
+    let status = if c.status == ConnectionStatus::Expired && c.renewable {
         "expired (renews on use)".to_string()
     } else {
-        c.status.clone()
+        c.status.to_string()
     };
     [
         format!("{}{}", c.id, if c.default { " *" } else { "" }),

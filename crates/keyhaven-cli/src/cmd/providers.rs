@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use keyhaven_core::Error;
 use keyhaven_core::catalog::{AuthMode, RedirectKind};
 use keyhaven_core::providers::CustomProvider;
 use keyhaven_core::secret::SecretBytes;
-use keyhaven_core::{Error, flows};
 
 use super::{Ctx, RedirectArg, print_json};
 use crate::error::CliResult;
@@ -162,8 +162,7 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
             let rows: Vec<[String; 5]> = list
                 .iter()
                 .map(|p| {
-                    let redirects: Vec<_> =
-                        p.redirects.iter().map(|k| flows::kind_name(*k)).collect();
+                    let redirects: Vec<_> = p.redirects.iter().map(|k| k.as_str()).collect();
                     [
                         p.id.clone(),
                         p.name.clone(),

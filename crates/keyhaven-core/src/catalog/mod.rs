@@ -96,6 +96,37 @@ impl Catalog {
     }
 }
 
+impl AuthMode {
+    /// The mode named `name` as stored (`oauth2`, `api_key`, ...).
+    pub fn parse(name: &str) -> Option<AuthMode> {
+        [
+            AuthMode::Oauth2,
+            AuthMode::Oauth2ClientCredentials,
+            AuthMode::Oauth2Password,
+            AuthMode::ApiKey,
+            AuthMode::Basic,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == name)
+    }
+
+    /// Any OAuth 2.0 grant: there is an access token to renew and revoke.
+    pub fn is_oauth(self) -> bool {
+        matches!(
+            self,
+            AuthMode::Oauth2 | AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password
+        )
+    }
+
+    /// A grant without a browser: renewed by running it again with the stored credentials.
+    pub fn is_machine(self) -> bool {
+        matches!(
+            self,
+            AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password
+        )
+    }
+}
+
 /// Endpoints of a provider with its variables filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {

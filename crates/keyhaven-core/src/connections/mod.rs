@@ -37,8 +37,8 @@ pub struct NewConnection {
     pub provider_id: String,
     /// Account identity (login, email or subject).
     pub account: String,
-    /// `oauth2`, `api_key`, ...
-    pub auth_mode: String,
+    /// How it authenticates.
+    pub auth_mode: crate::catalog::AuthMode,
     /// Scopes requested.
     pub scopes_requested: Vec<String>,
     /// Scopes granted.
@@ -70,6 +70,51 @@ pub fn instance_of(vars: &BTreeMap<String, String>) -> String {
         .join(",")
 }
 
+/// A connection's status. `Expiring` and `Expired` are derived at read time from the expiry
+/// (never stored by a hand-out); `NeedsReauth` is stored when the person must act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    /// Usable.
+    Connected,
+    /// The access token expires within [`EXPIRING_SECS`].
+    Expiring,
+    /// The access token's expiry has passed (a renewable connection renews it at next use).
+    Expired,
+    /// The person must sign in again (or re-add credentials).
+    NeedsReauth,
+}
+
+impl ConnectionStatus {
+    /// As stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::Connected => "connected",
+            ConnectionStatus::Expiring => "expiring",
+            ConnectionStatus::Expired => "expired",
+            ConnectionStatus::NeedsReauth => "needs_reauth",
+        }
+    }
+
+    /// The status named `name`.
+    pub fn parse(name: &str) -> Option<ConnectionStatus> {
+        [
+            ConnectionStatus::Connected,
+            ConnectionStatus::Expiring,
+            ConnectionStatus::Expired,
+            ConnectionStatus::NeedsReauth,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A connection as listed: no secret in it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ConnectionSummary {
@@ -86,7 +131,7 @@ pub struct ConnectionSummary {
     /// Whether it is its provider's default connection (`keyhaven default`).
     pub default: bool,
     /// connected | expiring | expired | needs_reauth.
-    pub status: String,
+    pub status: ConnectionStatus,
     /// Whether it renews its access token by itself (a refresh token, or a machine grant): an
     /// `expired` one that is renewable gets a new token at its next use.
     pub renewable: bool,
@@ -395,26 +440,35 @@ impl Vault {
         let summary = self
             .connection_summary(id)?
             .ok_or_else(|| crate::error::Error::BadInput(format!("no connection {id}")))?;
-        let (requested, token_type, extra, created, updated, last_error): (
-            String,
-            Option<String>,
-            String,
-            i64,
-            i64,
-            Option<String>,
-        ) = self.conn().query_row(
+        /// The columns `show` adds to the summary.
+        struct Details {
+            requested: String,
+            token_type: Option<String>,
+            extra: String,
+            created: i64,
+            updated: i64,
+            last_error: Option<String>,
+        }
+        let Details {
+            requested,
+            token_type,
+            extra,
+            created,
+            updated,
+            last_error,
+        } = self.conn().query_row(
             "SELECT scopes_requested, token_type, extra, created_at, updated_at, last_error
              FROM connections WHERE id = ?1",
             [id],
             |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                Ok(Details {
+                    requested: r.get("scopes_requested")?,
+                    token_type: r.get("token_type")?,
+                    extra: r.get("extra")?,
+                    created: r.get("created_at")?,
+                    updated: r.get("updated_at")?,
+                    last_error: r.get("last_error")?,
+                })
             },
         )?;
         let mut stmt = self.conn().prepare(
@@ -472,14 +526,14 @@ pub const EXPIRING_SECS: i64 = 300;
 /// The status shown: the stored one (`needs_reauth`, `expired`) or, for a connected one, derived
 /// from the expiry at read time, offline: `expired` once the access token's expiry has passed
 /// (whether or not the next hand-out can renew it), `expiring` within [`EXPIRING_SECS`] of it.
-fn display_status(stored: String, expires_at: Option<i64>) -> String {
-    if stored != "connected" {
+fn display_status(stored: ConnectionStatus, expires_at: Option<i64>) -> ConnectionStatus {
+    if stored != ConnectionStatus::Connected {
         return stored;
     }
     let now = crate::clock::now();
     match expires_at {
-        Some(e) if e <= now => "expired".into(),
-        Some(e) if e <= now + EXPIRING_SECS => "expiring".into(),
+        Some(e) if e <= now => ConnectionStatus::Expired,
+        Some(e) if e <= now + EXPIRING_SECS => ConnectionStatus::Expiring,
         _ => stored,
     }
 }

@@ -10,20 +10,53 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, OptionalExtension, params};
 use zeroize::Zeroizing;
 
+use super::ConnectionStatus;
+use crate::catalog::AuthMode;
 use crate::error::{Error, Result};
 use crate::issued::IssuedWith;
 use crate::secret::SecretBytes;
 
+// The enums are stored by their names; an unknown name in a row is a damaged row.
+impl rusqlite::types::FromSql for ConnectionStatus {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = v.as_str()?;
+        ConnectionStatus::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown status {text:?}").into())
+        })
+    }
+}
+
+impl rusqlite::types::ToSql for ConnectionStatus {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for AuthMode {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = v.as_str()?;
+        AuthMode::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown auth mode {text:?}").into())
+        })
+    }
+}
+
+impl rusqlite::types::ToSql for AuthMode {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
 /// What the token lifecycle needs to know about a connection, read in one statement.
 pub(crate) struct Lifecycle {
     pub provider_id: String,
-    pub auth_mode: String,
+    pub auth_mode: AuthMode,
     pub has_access_token: bool,
     pub moved_at: Option<i64>,
     pub retry_after: Option<i64>,
     pub failures: i64,
     pub last_error: Option<String>,
-    pub status: String,
+    pub status: ConnectionStatus,
     pub expires_at: Option<i64>,
     pub updated_at: i64,
     pub refresh_token: Option<Zeroizing<Vec<u8>>>,
@@ -164,7 +197,7 @@ pub(crate) fn set_refreshed(
 pub(crate) fn set_status(
     conn: &Connection,
     id: &str,
-    status: &str,
+    status: ConnectionStatus,
     last_error: Option<&str>,
 ) -> Result<()> {
     conn.execute(

@@ -249,7 +249,7 @@ mod tests {
             .save_connection(NewConnection {
                 provider_id: "github".into(),
                 account: "octocat".into(),
-                auth_mode: "oauth2".into(),
+                auth_mode: crate::catalog::AuthMode::Oauth2,
                 scopes_requested: vec![],
                 scopes_granted: vec![],
                 token_type: Some("bearer".into()),

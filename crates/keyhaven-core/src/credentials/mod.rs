@@ -377,7 +377,7 @@ fn checked_connection(
     let mut new = NewConnection {
         provider_id: def.id.clone(),
         account,
-        auth_mode: auth_mode_name(def.auth_mode).into(),
+        auth_mode: def.auth_mode,
         scopes_requested: scopes.clone(),
         scopes_granted: vec![],
         token_type: None,
@@ -431,11 +431,6 @@ pub(crate) fn attach_tokens(new: &mut NewConnection, tokens: Tokens, requested: 
     }
     new.fields
         .extend(crate::oauth::client::token_fields(tokens));
-}
-
-/// The stored name of an auth mode (`api_key`, `oauth2_client_credentials`, ...).
-pub fn auth_mode_name(mode: AuthMode) -> &'static str {
-    mode.as_str()
 }
 
 /// An account name when the check named none (or did not run): the first non-secret field's

@@ -97,8 +97,8 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
         return Err(Error::BadInput(format!(
             "{} does not accept {} redirects; use --redirect {}",
             def.name,
-            kind_name(kind),
-            kind_name(def.redirects[0])
+            kind.as_str(),
+            def.redirects[0].as_str()
         )));
     }
     let p = prepare(vault, def, Some(kind), opts)?;
@@ -462,7 +462,7 @@ pub(crate) fn save_tokens(
     let id = vault.save_connection(NewConnection {
         provider_id: provider,
         account,
-        auth_mode: "oauth2".into(),
+        auth_mode: crate::catalog::AuthMode::Oauth2,
         scopes_requested: request.scopes.clone(),
         scopes_granted: granted,
         token_type,
@@ -598,9 +598,4 @@ impl StartedFlow {
     pub fn is_loopback(&self) -> bool {
         self.loopback.is_some()
     }
-}
-
-/// `deep-link` / `loopback` ([`RedirectKind::as_str`]).
-pub fn kind_name(kind: RedirectKind) -> &'static str {
-    kind.as_str()
 }

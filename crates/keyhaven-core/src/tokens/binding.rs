@@ -4,7 +4,8 @@
 //! the reason; a part seen for the first time is recorded.
 
 use crate::audit;
-use crate::catalog::ProviderDef;
+use crate::catalog::{AuthMode, ProviderDef};
+use crate::connections::ConnectionStatus;
 use crate::connections::rows;
 use crate::error::{Error, Result};
 use crate::issued::{IssuedWith, Partial, origin};
@@ -26,7 +27,7 @@ pub(super) fn connection_client_id(
 ) -> Result<Option<String>> {
     Ok(if snap.is_machine() {
         rows::read_text_field(vault.conn(), conn_id, "client_id")?
-    } else if snap.auth_mode == "oauth2" {
+    } else if snap.auth_mode == AuthMode::Oauth2 {
         vault.provider_client(&def.id)?.map(|c| c.client_id)
     } else {
         None
@@ -43,7 +44,7 @@ pub(super) fn current_partial(
     conn_id: &str,
     endpoints: Option<&Endpoints>,
 ) -> Result<Partial> {
-    let is_oauth = snap.auth_mode.starts_with("oauth2");
+    let is_oauth = snap.auth_mode.is_oauth();
     if !is_oauth {
         return Ok(Partial::default());
     }
@@ -87,7 +88,7 @@ pub(super) fn verdict(
 
 /// How to make a connection again: a browser sign-in, or its credentials typed in again.
 fn remedy(snap: &Snapshot) -> String {
-    if snap.auth_mode == "oauth2" {
+    if snap.auth_mode == AuthMode::Oauth2 {
         format!("`keyhaven connect {}`", snap.provider_id)
     } else {
         format!("`keyhaven credentials add {}`", snap.provider_id)
@@ -107,7 +108,7 @@ pub(super) fn mark_provider_changed(
     rows::set_status(
         tx,
         conn_id,
-        "needs_reauth",
+        ConnectionStatus::NeedsReauth,
         Some(&format!("{PROVIDER_CHANGED}: {reason}")),
     )?;
     audit::record_on(

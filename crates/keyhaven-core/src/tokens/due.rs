@@ -119,7 +119,7 @@ mod tests {
                 .save_connection(NewConnection {
                     provider_id: provider.into(),
                     account: account.into(),
-                    auth_mode: "oauth2".into(),
+                    auth_mode: crate::catalog::AuthMode::Oauth2,
                     scopes_requested: vec![],
                     scopes_granted: vec![],
                     token_type: None,

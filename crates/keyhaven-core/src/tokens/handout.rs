@@ -8,7 +8,7 @@ use rusqlite::TransactionBehavior;
 use crate::audit;
 use crate::catalog::ProviderDef;
 use crate::clock::now;
-use crate::connections::rows;
+use crate::connections::{ConnectionStatus, rows};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 use crate::vault::Vault;
@@ -32,11 +32,11 @@ pub struct TokenOptions {
 /// the margin. Recorded in the audit log as a hand-out.
 pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Result<SecretBytes> {
     let snap = snapshot::snapshot(vault.conn(), conn_id)?;
-    if snap.status == "needs_reauth" {
+    if snap.status == ConnectionStatus::NeedsReauth {
         return Err(needs_reauth(conn_id, &snap));
     }
     let def = vault.provider_def(&snap.provider_id)?;
-    if !snap.auth_mode.starts_with("oauth2") {
+    if !snap.auth_mode.is_oauth() {
         // An API key has no access token to renew: hand out the key itself, change nothing.
         return static_secret(vault, conn_id, &def, opts.field.as_deref());
     }

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use crate::audit;
 use crate::catalog::ProviderDef;
 use crate::clock::now;
-use crate::connections::rows;
+use crate::connections::{ConnectionStatus, rows};
 use crate::error::{Error, Result};
 use crate::issued::IssuedWith;
 use crate::oauth::client::{self as token, ClientAuth};
@@ -49,7 +49,7 @@ enum Grant {
 pub fn refresh(vault: &mut Vault, conn_id: &str) -> Result<()> {
     let snap = snapshot(vault.conn(), conn_id)?;
     let def = vault.provider_def(&snap.provider_id)?;
-    if !snap.auth_mode.starts_with("oauth2") {
+    if !snap.auth_mode.is_oauth() {
         // Nothing to renew, and nothing to change: an API key is valid until it is revoked.
         return Err(Error::BadInput(format!(
             "this {} connection is an API key: it does not expire, so there is nothing to \
@@ -128,7 +128,7 @@ fn decide(
     chosen: &mut Option<(Snapshot, Grant)>,
 ) -> Result<Step<Result<()>>> {
     let snap = snapshot(tx, conn_id)?;
-    if snap.status == "needs_reauth" {
+    if snap.status == ConnectionStatus::NeedsReauth {
         return Ok(Step::Done(Err(needs_reauth(conn_id, &snap))));
     }
     if let Some(at) = snap.moved_at {
@@ -148,7 +148,7 @@ fn decide(
         (true, _) => Grant::Machine,
         (false, Some(rt)) => Grant::Refresh(rt),
         (false, None) => {
-            rows::set_status(tx, conn_id, "expired", None)?;
+            rows::set_status(tx, conn_id, ConnectionStatus::Expired, None)?;
             return Ok(Step::Done(Err(Error::Expired {
                 connection: conn_id.to_string(),
                 provider: snap.provider_id.clone(),
@@ -275,7 +275,7 @@ fn commit(
                 rows::set_status(
                     &tx,
                     conn_id,
-                    "needs_reauth",
+                    ConnectionStatus::NeedsReauth,
                     Some(&format!("invalid_grant{description}")),
                 )?;
                 audit::record_on(

@@ -171,7 +171,7 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
             report.manual_revocation_url = def.manual_revocation_url.clone();
         }
     }
-    if snap.auth_mode != "oauth2" {
+    if snap.auth_mode != crate::catalog::AuthMode::Oauth2 {
         report.key_stays_valid = true;
         report.manual_revocation_url = def
             .manual_revocation_url

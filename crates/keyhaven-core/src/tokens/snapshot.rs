@@ -29,10 +29,7 @@ impl Snapshot {
 
     /// A machine grant (client credentials, password): renewed by running the grant again.
     pub(super) fn is_machine(&self) -> bool {
-        matches!(
-            self.auth_mode.as_str(),
-            "oauth2_client_credentials" | "oauth2_password"
-        )
+        self.auth_mode.is_machine()
     }
 }
 

@@ -542,17 +542,10 @@ fn check_connection_row(
     now: i64,
 ) -> std::result::Result<BTreeMap<String, String>, String> {
     let def = def.ok_or("its provider is not defined here or in the file")?;
-    if !["connected", "expiring", "expired", "needs_reauth"].contains(&c.status.as_str()) {
+    if crate::connections::ConnectionStatus::parse(&c.status).is_none() {
         return Err(format!("unknown status {:?}", c.status));
     }
-    let modes = [
-        "oauth2",
-        "oauth2_client_credentials",
-        "oauth2_password",
-        "api_key",
-        "basic",
-    ];
-    if !modes.contains(&c.auth_mode.as_str()) {
+    if crate::catalog::AuthMode::parse(&c.auth_mode).is_none() {
         return Err(format!("unknown auth mode {:?}", c.auth_mode));
     }
     let future = |t: i64| t > now + FUTURE_SLACK_SECS;
@@ -916,7 +909,7 @@ mod tests {
                 .save_connection(NewConnection {
                     provider_id: "gitlab-self-managed".into(),
                     account: "alice".into(),
-                    auth_mode: "oauth2".into(),
+                    auth_mode: crate::catalog::AuthMode::Oauth2,
                     scopes_requested: vec![],
                     scopes_granted: vec![],
                     token_type: None,

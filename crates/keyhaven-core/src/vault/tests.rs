@@ -48,7 +48,7 @@ fn store_canary(v: &mut Vault) -> String {
     v.save_connection(NewConnection {
         provider_id: "github".into(),
         account: "octocat".into(),
-        auth_mode: "oauth2".into(),
+        auth_mode: crate::catalog::AuthMode::Oauth2,
         scopes_requested: vec!["repo".into()],
         scopes_granted: vec!["repo".into()],
         token_type: Some("bearer".into()),
