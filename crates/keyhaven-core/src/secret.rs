@@ -139,6 +139,69 @@ impl fmt::Debug for Passphrase {
     }
 }
 
+/// The `state` of an authorization flow (SEC-2): 256 random bits, secret until its callback,
+/// redeemable once. Not `Clone`: there is one, in the pending flow; everything else (the waiting
+/// process, the desktop's flow id, the result row) uses its [`FlowState::digest`].
+pub struct FlowState(Zeroizing<String>);
+
+impl FlowState {
+    /// A fresh random state.
+    pub(crate) fn random() -> FlowState {
+        FlowState(Zeroizing::new(
+            oauth2::CsrfToken::new_random_len(32).secret().clone(),
+        ))
+    }
+
+    /// A state read back from the vault, or from a callback.
+    pub(crate) fn from_stored(text: String) -> FlowState {
+        FlowState(Zeroizing::new(text))
+    }
+
+    /// The state itself: for the authorization request and the vault's lookup only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// SHA-256 of the state, hex: how the flow is named anywhere else.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for FlowState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FlowState([redacted])")
+    }
+}
+
+/// A PKCE code verifier (RFC 7636, SEC-1, SEC-25). Not `Clone`; it leaves Keyhaven once, in the
+/// code exchange, which consumes it.
+pub struct PkceVerifier(Zeroizing<String>);
+
+impl PkceVerifier {
+    /// Wraps a verifier (made by `oauth2`, or read back from the pending flow).
+    pub(crate) fn new(text: String) -> PkceVerifier {
+        PkceVerifier(Zeroizing::new(text))
+    }
+
+    /// The bytes to store with the pending flow.
+    pub(crate) fn stored_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The verifier for the token request's form, giving it up.
+    pub(crate) fn into_form_value(self) -> Zeroizing<String> {
+        self.0
+    }
+}
+
+impl fmt::Debug for PkceVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PkceVerifier([redacted])")
+    }
+}
+
 /// A secret byte string stored in the vault: a token, a client secret, an API key field.
 pub struct SecretBytes(SecretBox<[u8]>);
 
@@ -171,6 +234,15 @@ mod tests {
     use super::*;
 
     const CANARY: &str = "CANARY-7f3a9c1e-secret";
+
+    #[test]
+    fn flow_state_and_verifier_debug_are_redacted() {
+        let s = FlowState::from_stored(CANARY.to_string());
+        let v = PkceVerifier::new(CANARY.to_string());
+        let printed = format!("{s:?} {v:?}");
+        assert!(!printed.contains(CANARY), "{printed}");
+        assert_eq!(s.digest().len(), 64);
+    }
 
     #[test]
     fn vault_key_debug_is_redacted() {

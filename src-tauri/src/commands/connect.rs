@@ -121,9 +121,11 @@ pub fn connect_wait(
                 state.forget_flow(&flow_id);
                 return Ok(FlowOutcome::Done { connection });
             }
-            Some(Err(message)) => {
+            Some(Err(failure)) => {
                 state.forget_flow(&flow_id);
-                return Ok(FlowOutcome::Failed { message });
+                return Ok(FlowOutcome::Failed {
+                    message: failure.message,
+                });
             }
             None if Instant::now() >= deadline => return Ok(FlowOutcome::Pending),
             None => std::thread::sleep(Duration::from_millis(150)),

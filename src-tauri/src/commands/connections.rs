@@ -1,7 +1,7 @@
 //! Connections: list, view offline, reveal or copy one field (audited), refresh, disconnect,
 //! and the audit log. Every command is one call into keyhaven-core through the app state.
 
-use keyhaven_core::connections::{ConnectionDetails, ConnectionSummary};
+use keyhaven_core::connections::{ConnectionDetails, ConnectionSummary, RevealAction};
 use keyhaven_core::tokens::{self, DisconnectReport};
 use keyhaven_core::{Error, audit::AuditEvent};
 use tauri::{AppHandle, Emitter, State};
@@ -47,7 +47,7 @@ pub async fn connection_reveal(
             ),
             "Show",
         )?;
-        let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.revealed"))?;
+        let secret = state.with_vault(|v| v.reveal_field(&id, &field, RevealAction::Show))?;
         Ok(String::from_utf8_lossy(secret.expose_secret()).into_owned())
     })
     .await
@@ -71,7 +71,7 @@ pub async fn connection_copy(
             ),
             "Copy",
         )?;
-        let secret = state.with_vault(|v| v.reveal_field(&id, &field, "connection.copied"))?;
+        let secret = state.with_vault(|v| v.reveal_field(&id, &field, RevealAction::Copy))?;
         crate::clipboard::copy_and_clear_later(app, secret)
     })
     .await

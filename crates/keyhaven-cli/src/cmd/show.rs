@@ -23,7 +23,17 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
     let conn = vault.find_connection(&args.conn)?;
     let d = vault.connection_details(&conn.id, args.reveal)?;
     if args.json {
-        return print_json(&d);
+        // Revealed secrets are not serializable by construction: written out here, and only
+        // because --reveal asked (and was audited).
+        let mut json = serde_json::to_value(&d).map_err(std::io::Error::from)?;
+        if let Some(fields) = json.get_mut("fields").and_then(|f| f.as_array_mut()) {
+            for (out, f) in fields.iter_mut().zip(&d.fields) {
+                if let Some(r) = &f.revealed {
+                    out["value"] = serde_json::Value::String(r.expose().to_string());
+                }
+            }
+        }
+        return print_json(&json);
     }
     let s = &d.summary;
     outln!("Connection  {}", s.id)?;
@@ -47,9 +57,10 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
         outln!("Last error  {e}")?;
     }
     for f in &d.fields {
-        let value = match &f.value {
-            Some(v) => v.clone(),
-            None => format!("•••••••• ({} bytes, --reveal to show)", f.length),
+        let value = match (&f.value, &f.revealed) {
+            (Some(v), _) => v.clone(),
+            (None, Some(r)) => r.expose().to_string(),
+            (None, None) => format!("•••••••• ({} bytes, --reveal to show)", f.length),
         };
         outln!(
             "  {:14} {}  (updated {}, {} s ago)",

@@ -74,3 +74,7 @@ UPDATE audit_events SET subject = (
     SELECT c.provider_id || ':' || c.account
     FROM connections c WHERE c.id = audit_events.connection_id)
 WHERE connection_id IS NOT NULL;
+
+-- A failed flow keeps its error's stable code (not only the message), so the process waiting
+-- for it, and the desktop app, can tell "cancelled" from "denied" from "rejected".
+ALTER TABLE flow_results ADD COLUMN error_code TEXT;

@@ -417,9 +417,9 @@ impl Vault {
         Ok(())
     }
 
-    /// The value of one field, for an explicit reveal or copy by the person (`action` is audited:
+    /// The value of one field, for an explicit reveal or copy by the person (audited as
     /// `connection.revealed` or `connection.copied`, with the field name, never the value).
-    pub fn reveal_field(&self, id: &str, name: &str, action: &str) -> Result<SecretBytes> {
+    pub fn reveal_field(&self, id: &str, name: &str, action: RevealAction) -> Result<SecretBytes> {
         let value: Option<Vec<u8>> = self
             .conn()
             .query_row(
@@ -431,7 +431,7 @@ impl Vault {
         let value = value.ok_or_else(|| {
             crate::error::Error::BadInput(format!("connection {id} has no field {name}"))
         })?;
-        audit::record(self, Some(id), action, Some(name))?;
+        audit::record(self, Some(id), action.audit_action(), Some(name))?;
         Ok(SecretBytes::new(value))
     }
 
@@ -479,16 +479,18 @@ impl Vault {
                 let value: Vec<u8> = r.get(1)?;
                 let secret: bool = r.get(2)?;
                 let updated: i64 = r.get(3)?;
-                let shown = if secret && !reveal {
-                    None
-                } else {
-                    Some(String::from_utf8_lossy(&value).into_owned())
+                let text = || String::from_utf8_lossy(&value).into_owned();
+                let (shown, revealed) = match (secret, reveal) {
+                    (false, _) => (Some(text()), None),
+                    (true, true) => (None, Some(Revealed(zeroize::Zeroizing::new(text())))),
+                    (true, false) => (None, None),
                 };
                 Ok(FieldInfo {
                     name: r.get(0)?,
                     secret,
                     length: value.len(),
                     value: shown,
+                    revealed,
                     updated_at: format_time(updated),
                     age_secs: crate::clock::now() - updated,
                     jwt: crate::inspect::unverified_claims(&value),
@@ -567,7 +569,7 @@ impl ConnectionSummary {
 }
 
 /// A stored field as shown by `show`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct FieldInfo {
     /// Field name.
     pub name: String,
@@ -575,8 +577,14 @@ pub struct FieldInfo {
     pub secret: bool,
     /// Length in bytes.
     pub length: usize,
-    /// The value: always for plain fields, for secret ones only when revealed.
+    /// The value of a plain (non-secret) field. A secret's value is never here: see `revealed`.
     pub value: Option<String>,
+    /// A secret's value, when the caller asked to reveal (audited). Its type cannot be
+    /// serialized or debug-printed, so no front end can send it anywhere by accident (a Tauri
+    /// command returning these details, a log line): writing it out takes an explicit
+    /// [`Revealed::expose`].
+    #[serde(skip)]
+    pub revealed: Option<Revealed>,
     /// Last change.
     pub updated_at: String,
     /// Seconds since the last change (e.g. the refresh token's age).
@@ -585,8 +593,43 @@ pub struct FieldInfo {
     pub jwt: Option<crate::inspect::UnverifiedJwt>,
 }
 
+/// A secret value revealed on request. Not `Serialize`, not `Clone`, `Debug` redacted, zeroized
+/// on drop.
+pub struct Revealed(zeroize::Zeroizing<String>);
+
+impl Revealed {
+    /// The value, for the one output the person asked for (`keyhaven show --reveal`).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Revealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Revealed([redacted])")
+    }
+}
+
+/// Which explicit action reveals one field (recorded in the audit log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealAction {
+    /// Shown on screen (`connection.revealed`).
+    Show,
+    /// Copied to the clipboard (`connection.copied`).
+    Copy,
+}
+
+impl RevealAction {
+    fn audit_action(self) -> &'static str {
+        match self {
+            RevealAction::Show => "connection.revealed",
+            RevealAction::Copy => "connection.copied",
+        }
+    }
+}
+
 /// What `show` prints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ConnectionDetails {
     /// The listed part.
     #[serde(flatten)]

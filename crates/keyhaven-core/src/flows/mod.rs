@@ -27,16 +27,16 @@ use std::time::{Duration, Instant};
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use serde_json::Value;
 use url::Url;
-use zeroize::Zeroizing;
 
 use crate::catalog::{AuthMode, ProviderDef, RedirectKind, discovery};
 use crate::connections::{ConnectionSummary, NewConnection};
 use crate::error::{Error, Result};
 use crate::oauth::client::{self as token, ClientAuth};
 use crate::oauth::{id_token, identity};
+use crate::secret::{FlowState, PkceVerifier};
 use crate::vault::Vault;
 use loopback::{Loopback, Reply};
-use pending::{FLOW_TTL_SECS, FlowRequest, PendingFlow};
+use pending::{FLOW_TTL_SECS, FlowFailure, FlowRequest, PendingFlow};
 
 /// What the person asked for.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +61,8 @@ pub struct StartedFlow {
     pub provider_id: String,
     /// Unix time after which the flow is void.
     pub expires_at: i64,
-    state: Zeroizing<String>,
+    /// SHA-256 of the state: the state itself stays with the pending flow.
+    digest: String,
     loopback: Option<Loopback>,
 }
 
@@ -77,7 +78,7 @@ impl std::fmt::Debug for StartedFlow {
 impl StartedFlow {
     /// SHA-256 of the state: what the result is filed under.
     pub fn state_digest(&self) -> String {
-        pending::state_digest(&self.state)
+        self.digest.clone()
     }
 }
 
@@ -119,7 +120,7 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
 
     // SEC-1: S256 over a 256-bit verifier; SEC-2: 256-bit state; OIDC nonce.
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let state = Zeroizing::new(CsrfToken::new_random_len(32).secret().clone());
+    let state = FlowState::random();
     let nonce = p
         .openid
         .then(|| CsrfToken::new_random_len(32).secret().clone());
@@ -129,17 +130,18 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
         &client.client_id,
         &redirect_uri,
         scopes,
-        &state,
+        state.expose(),
         challenge.as_str(),
         nonce.as_deref(),
     )?;
 
     let expires_at = crate::clock::now() + FLOW_TTL_SECS;
+    let digest = state.digest();
     let flow = PendingFlow {
-        state: state.clone(),
+        state,
         provider_id: def.id.clone(),
         redirect_uri: redirect_uri.clone(),
-        verifier: Zeroizing::new(verifier.secret().clone()),
+        verifier: PkceVerifier::new(verifier.secret().clone()),
         nonce,
         issuer: p.resolved.issuer.clone(),
         request: p.request(),
@@ -152,7 +154,7 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
         redirect_kind: kind,
         provider_id: def.id.clone(),
         expires_at,
-        state,
+        digest,
         loopback,
     })
 }
@@ -341,13 +343,13 @@ pub fn build_authorization_url(
 pub fn complete(vault: &mut Vault, redirect_url: &str) -> Result<ConnectionSummary> {
     let params = callback::parse(redirect_url)?;
     let flow = pending::consume(vault, &params.state)?;
-    let state = flow.state.clone();
+    let digest = flow.state.digest();
     let outcome = finish(vault, flow, params);
-    let record: std::result::Result<String, String> = match &outcome {
+    let record = match &outcome {
         Ok(c) => Ok(c.id.clone()),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(FlowFailure::from(e)),
     };
-    pending::record_result(vault, &state, &record)?;
+    pending::record_result(vault, &digest, &record)?;
     outcome
 }
 
@@ -414,10 +416,9 @@ fn finish(
         &flow.request,
         &auth,
         code,
-        &flow.verifier,
+        flow.verifier,
         &flow.redirect_uri,
     )?;
-    drop(flow.verifier);
     save_tokens(
         vault,
         provider,
@@ -493,7 +494,7 @@ pub fn wait(
     let finished = |vault: &Vault| -> Result<Option<ConnectionSummary>> {
         match pending::poll_result(vault, &digest)? {
             Some(Ok(id)) => Ok(vault.connection_summary(&id)?),
-            Some(Err(message)) => Err(Error::FlowFailed { message }),
+            Some(Err(f)) => Err(Error::FlowFailed { message: f.message }),
             None => Ok(None),
         }
     };
@@ -537,7 +538,7 @@ pub fn wait(
         return match finished(vault)? {
             Some(c) => Ok(c),
             None => {
-                let _ = pending::cancel(vault, &flow.state);
+                let _ = pending::cancel(vault, &digest);
                 Err(Error::FlowTimeout)
             }
         };
@@ -547,7 +548,7 @@ pub fn wait(
             return Ok(c);
         }
         if Instant::now() >= deadline {
-            let _ = pending::cancel(vault, &flow.state);
+            let _ = pending::cancel(vault, &digest);
             return Err(Error::FlowTimeout);
         }
         std::thread::sleep(Duration::from_millis(150));
@@ -560,34 +561,29 @@ pub fn wait(
 pub fn outcome(
     vault: &Vault,
     digest: &str,
-) -> Result<Option<std::result::Result<ConnectionSummary, String>>> {
+) -> Result<Option<std::result::Result<ConnectionSummary, FlowFailure>>> {
     Ok(match pending::poll_result(vault, digest)? {
         None => None,
-        Some(Ok(id)) => Some(
-            vault
-                .connection_summary(&id)?
-                .ok_or_else(|| "the new connection was deleted meanwhile".to_string()),
-        ),
-        Some(Err(message)) => Some(Err(message)),
+        Some(Ok(id)) => Some(vault.connection_summary(&id)?.ok_or_else(|| FlowFailure {
+            code: "not_found".into(),
+            message: "the new connection was deleted meanwhile".into(),
+        })),
+        Some(Err(f)) => Some(Err(f)),
     })
 }
 
 /// Abandons a pending flow by its digest (the desktop's Cancel): its state can no longer be
 /// redeemed, and whoever waits for it (a loopback listener) sees it end.
 pub fn cancel(vault: &mut Vault, digest: &str) -> Result<()> {
-    let states: Vec<Zeroizing<String>> = {
-        let mut stmt = vault.conn().prepare("SELECT state FROM pending_flows")?;
-        stmt.query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .map(Zeroizing::new)
-            .collect()
-    };
-    for state in states {
-        if pending::state_digest(&state) == digest {
-            pending::cancel(vault, &state)?;
-            pending::record_result(vault, &state, &Err("the sign-in was cancelled".into()))?;
-        }
+    if pending::cancel(vault, digest)? > 0 {
+        pending::record_result(
+            vault,
+            digest,
+            &Err(FlowFailure {
+                code: "cancelled".into(),
+                message: "the sign-in was cancelled".into(),
+            }),
+        )?;
     }
     Ok(())
 }

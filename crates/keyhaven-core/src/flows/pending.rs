@@ -9,12 +9,12 @@
 //! the process that started the flow can wait for it without holding any secret in that table.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::clock::now;
 use crate::error::{Error, Result};
 pub(crate) use crate::oauth::request::FlowRequest;
+use crate::secret::{FlowState, PkceVerifier};
 use crate::vault::Vault;
 
 /// How long a flow stays valid (SEC-2: 10 minutes or less).
@@ -22,19 +22,20 @@ pub const FLOW_TTL_SECS: i64 = 600;
 
 /// A flow waiting for its redirect.
 pub(crate) struct PendingFlow {
-    pub state: Zeroizing<String>,
+    pub state: FlowState,
     pub provider_id: String,
     pub redirect_uri: String,
-    pub verifier: Zeroizing<String>,
+    pub verifier: PkceVerifier,
     pub nonce: Option<String>,
     pub issuer: Option<String>,
     pub request: FlowRequest,
     pub expires_at: i64,
 }
 
-/// SHA-256 of a state, hex: the key of its result row.
+/// SHA-256 of a state, hex: the key of its result row (a state from a callback URL; a flow's own
+/// is [`FlowState::digest`]).
 pub fn state_digest(state: &str) -> String {
-    hex::encode(Sha256::digest(state.as_bytes()))
+    FlowState::from_stored(state.to_string()).digest()
 }
 
 /// Stores a new pending flow.
@@ -44,10 +45,10 @@ pub(crate) fn insert(vault: &Vault, flow: &PendingFlow) -> Result<()> {
         "INSERT INTO pending_flows (state, provider_id, redirect_uri, pkce_verifier, nonce, issuer,
          request, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
-            flow.state.as_str(),
+            flow.state.expose(),
             flow.provider_id,
             flow.redirect_uri,
-            flow.verifier.as_bytes(),
+            flow.verifier.stored_bytes(),
             flow.nonce,
             flow.issuer,
             request,
@@ -94,9 +95,9 @@ pub(crate) fn consume(vault: &mut Vault, state: &str) -> Result<PendingFlow> {
         reason: format!("stored flow unreadable: {e}"),
     })?;
     let verifier =
-        Zeroizing::new(String::from_utf8(verifier.to_vec()).map_err(|_| Error::UnknownState)?);
+        PkceVerifier::new(String::from_utf8(verifier.to_vec()).map_err(|_| Error::UnknownState)?);
     Ok(PendingFlow {
-        state: Zeroizing::new(state.to_string()),
+        state: FlowState::from_stored(state.to_string()),
         provider_id,
         redirect_uri,
         verifier,
@@ -107,20 +108,39 @@ pub(crate) fn consume(vault: &mut Vault, state: &str) -> Result<PendingFlow> {
     })
 }
 
-/// Records how a flow ended, for the process waiting on it.
+/// Why a flow ended without a connection: the error's stable code and its message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlowFailure {
+    /// The code of the error ([`Error::code`]), e.g. `authorization_denied`.
+    pub code: String,
+    /// The message.
+    pub message: String,
+}
+
+impl From<&Error> for FlowFailure {
+    fn from(e: &Error) -> Self {
+        FlowFailure {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Records how a flow ended, for the process waiting on it (filed under the state's digest).
 pub(crate) fn record_result(
     vault: &Vault,
-    state: &str,
-    outcome: &Result<String, String>,
+    digest: &str,
+    outcome: &Result<String, FlowFailure>,
 ) -> Result<()> {
-    let (conn_id, error) = match outcome {
-        Ok(id) => (Some(id.as_str()), None),
-        Err(msg) => (None, Some(msg.as_str())),
+    let (conn_id, code, error) = match outcome {
+        Ok(id) => (Some(id.as_str()), None, None),
+        Err(f) => (None, Some(f.code.as_str()), Some(f.message.as_str())),
     };
     vault.conn().execute(
-        "INSERT OR REPLACE INTO flow_results (state_digest, connection_id, error, finished_at)
-         VALUES (?1, ?2, ?3, ?4)",
-        params![state_digest(state), conn_id, error, now()],
+        "INSERT OR REPLACE INTO flow_results (state_digest, connection_id, error, error_code,
+           finished_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![digest, conn_id, error, code, now()],
     )?;
     // Results older than a day are of no use to anyone.
     vault.conn().execute(
@@ -130,44 +150,48 @@ pub(crate) fn record_result(
     Ok(())
 }
 
-/// The outcome of a flow, if it has finished: `Ok(connection id)` or `Err(message)`.
-pub fn poll_result(vault: &Vault, digest: &str) -> Result<Option<Result<String, String>>> {
+/// The outcome of a flow, if it has finished: `Ok(connection id)` or why it failed.
+pub fn poll_result(vault: &Vault, digest: &str) -> Result<Option<Result<String, FlowFailure>>> {
     let row = vault
         .conn()
         .query_row(
-            "SELECT connection_id, error FROM flow_results WHERE state_digest = ?1",
+            "SELECT connection_id, error, error_code FROM flow_results WHERE state_digest = ?1",
             [digest],
             |r| {
                 Ok((
                     r.get::<_, Option<String>>(0)?,
                     r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
                 ))
             },
         )
         .optional()?;
-    Ok(row.map(|(id, err)| match (id, err) {
+    Ok(row.map(|(id, err, code)| match (id, err) {
         (Some(id), _) => Ok(id),
-        (None, err) => Err(err.unwrap_or_else(|| "the sign-in failed".into())),
+        (None, err) => Err(FlowFailure {
+            code: code.unwrap_or_else(|| "flow_failed".into()),
+            message: err.unwrap_or_else(|| "the sign-in failed".into()),
+        }),
     }))
 }
 
-/// Whether the flow is still waiting (not consumed, not expired).
-pub fn is_pending(vault: &Vault, state: &str) -> Result<bool> {
-    Ok(vault
-        .conn()
-        .query_row(
-            "SELECT 1 FROM pending_flows WHERE state = ?1 AND expires_at >= ?2",
-            params![state, now()],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
-}
-
-/// Forgets a flow (cancel).
-pub(crate) fn cancel(vault: &Vault, state: &str) -> Result<()> {
-    vault
-        .conn()
-        .execute("DELETE FROM pending_flows WHERE state = ?1", [state])?;
-    Ok(())
+/// Forgets the flows whose state has this digest (cancel, or a wait that ran out); returns
+/// how many. Pending flows are few, so each state is hashed here rather than stored twice.
+pub(crate) fn cancel(vault: &Vault, digest: &str) -> Result<usize> {
+    let states: Vec<FlowState> = {
+        let mut stmt = vault.conn().prepare("SELECT state FROM pending_flows")?;
+        stmt.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .map(FlowState::from_stored)
+            .collect()
+    };
+    let mut n = 0;
+    for state in states.iter().filter(|s| s.digest() == digest) {
+        n += vault.conn().execute(
+            "DELETE FROM pending_flows WHERE state = ?1",
+            [state.expose()],
+        )?;
+    }
+    Ok(n)
 }

@@ -51,7 +51,7 @@ pub(crate) fn exchange_code(
     req: &FlowRequest,
     client: &ClientAuth<'_>,
     code: &str,
-    verifier: &str,
+    verifier: crate::secret::PkceVerifier,
     redirect_uri: &str,
 ) -> Result<Tokens> {
     let mut form: Vec<(String, Zeroizing<String>)> = vec![
@@ -61,7 +61,7 @@ pub(crate) fn exchange_code(
         ),
         ("code".into(), Zeroizing::new(code.into())),
         ("redirect_uri".into(), Zeroizing::new(redirect_uri.into())),
-        ("code_verifier".into(), Zeroizing::new(verifier.into())),
+        ("code_verifier".into(), verifier.into_form_value()),
     ];
     for (k, v) in &req.token_params {
         form.push((k.clone(), Zeroizing::new(v.clone())));

@@ -337,10 +337,10 @@ fn an_expired_flow_is_refused_and_removed() {
     let tmp = tempfile::tempdir().unwrap();
     let (_data, mut v) = new_vault(tmp.path());
     let flow = PendingFlow {
-        state: zeroize::Zeroizing::new("expired-state-0123456789".into()),
+        state: crate::secret::FlowState::from_stored("expired-state-0123456789".into()),
         provider_id: "github".into(),
         redirect_uri: "dev.keyhaven:/oauth/callback/github".into(),
-        verifier: zeroize::Zeroizing::new("v".repeat(43)),
+        verifier: crate::secret::PkceVerifier::new("v".repeat(43)),
         nonce: None,
         issuer: None,
         request: FlowRequest::for_test("https://127.0.0.1:1/token"),
@@ -357,4 +357,21 @@ fn an_expired_flow_is_refused_and_removed() {
     );
     let err = crate::flows::complete(&mut v, url).unwrap_err();
     assert!(matches!(err, Error::UnknownState), "{err:?}");
+}
+
+#[test]
+fn revealed_secrets_cannot_be_serialized_or_printed() {
+    // A front end that sends connection details anywhere (a Tauri reply, a log line) cannot
+    // carry a revealed secret with them: it is skipped by serde and redacted by Debug.
+    let tmp = tempfile::tempdir().unwrap();
+    let (_data, mut v) = new_vault(tmp.path());
+    let id = store_canary(&mut v);
+    let d = v.connection_details(&id, true).unwrap();
+    let json = serde_json::to_string(&d).unwrap();
+    let debug = format!("{d:?}");
+    assert!(!json.contains(CANARY_TOKEN), "{json}");
+    assert!(!debug.contains(CANARY_TOKEN), "{debug}");
+    let field = d.fields.iter().find(|f| f.name == "access_token").unwrap();
+    assert_eq!(field.revealed.as_ref().unwrap().expose(), CANARY_TOKEN);
+    assert!(field.value.is_none(), "a secret never sits in the serialized value");
 }
