@@ -164,6 +164,7 @@ function details(partial: Partial<ConnectionDetails> & Pick<ConnectionDetails, '
   return {
     expires_at: null,
     scopes: [],
+    instance: '',
     scopes_requested: [],
     token_type: 'Bearer',
     extra: {},
