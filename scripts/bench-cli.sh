@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process benchmark of `keyhaven token` (issue 4 target: < 15 ms median): the release
+# Whole-process benchmark of `keyhaven token` (target: < 15 ms median, README Performance): the release
 # binary, a keychain vault in a private Secret Service (gnome-keyring), a connection whose token
 # is valid, so each run is exactly what a script pays per call: exec, open the vault (key from
 # the keychain over D-Bus), read the token, audit the hand-out, print.

@@ -6,7 +6,7 @@
 #   - idle memory: PSS of the whole process tree (app + WebKitWebProcess + WebKitNetworkProcess),
 #     summed from /proc/*/smaps_rollup 3 s after the first paint;
 #   - release binary and .deb sizes (both apps are bundled with `tauri build --bundles deb`).
-# Targets (issue 6): within 1.15x of the empty app on start-up and memory; .deb under 10 MB.
+# Targets: within 1.15x of the empty app on start-up and memory; .deb under 10 MB.
 #
 #   scripts/bench-desktop.sh [RUNS]   # default 5 runs each; prints medians
 set -uo pipefail

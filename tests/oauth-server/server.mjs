@@ -257,7 +257,15 @@ async function findAccount(_ctx, sub) {
   };
 }
 
-const REDIRECT_URIS = ['dev.keyhaven:/oauth/callback', 'http://127.0.0.1/callback'];
+// Keyhaven's deep-link redirect URI names the authorization server: dev.keyhaven:/oauth/callback/
+// <provider id> (RFC 9700 section 4.4.2, distinct redirect URIs). The clients here register it
+// for each provider id in KH_AS_DEEP_LINK_IDS (comma-separated; default "testas", the id the
+// tests give this server), plus the loopback redirect.
+const DEEP_LINK_IDS = (process.env.KH_AS_DEEP_LINK_IDS ?? 'testas').split(',').map((s) => s.trim()).filter(Boolean);
+const REDIRECT_URIS = [...DEEP_LINK_IDS.map((id) => `dev.keyhaven:/oauth/callback/${id}`), 'http://127.0.0.1/callback'];
+// KH_AS_ISS=0: behave like the many servers that do not implement RFC 9207 (no iss in
+// authorization responses, not advertised), for the mix-up tests.
+const SEND_ISS = process.env.KH_AS_ISS !== '0';
 const CODE_GRANTS = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
 
 const clients = [
@@ -613,6 +621,20 @@ async function applyFault(ctx, endpoint, fault, next) {
       log(`fault ${mode}: the token response carried no id_token; left unchanged`);
     }
   }
+}
+
+if (!SEND_ISS) {
+  provider.use(async (ctx, next) => {
+    await next();
+    const loc = ctx.response.get('Location');
+    if (loc && !loc.startsWith(issuer)) {
+      ctx.set('Location', loc.replace(/([?&])iss=[^&]*(&|$)/, (_m, sep, end) => (end ? sep : '')));
+    }
+    if (ctx.path.startsWith('/.well-known/') && ctx.body && typeof ctx.body === 'object') {
+      const { authorization_response_iss_parameter_supported: _dropped, ...rest } = ctx.body;
+      ctx.body = rest;
+    }
+  });
 }
 
 provider.use(async (ctx, next) => {

@@ -90,7 +90,7 @@ describe('keyhaven test authorization server', () => {
   const basic = (id, secret) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
 
   function authUrl({
-    clientId = 'keyhaven-native', redirectUri = 'dev.keyhaven:/oauth/callback', scope = 'openid profile email offline_access api:read',
+    clientId = 'keyhaven-native', redirectUri = 'dev.keyhaven:/oauth/callback/testas', scope = 'openid profile email offline_access api:read',
     challenge, method = 'S256', state = b64url(crypto.randomBytes(16)), nonce = b64url(crypto.randomBytes(16)),
   }) {
     const u = new URL(url('/auth'));
@@ -116,7 +116,7 @@ describe('keyhaven test authorization server', () => {
 
   async function codeFlowTokens(opts = {}) {
     const a = await authorize(opts);
-    const redirectUri = opts.redirectUri ?? 'dev.keyhaven:/oauth/callback';
+    const redirectUri = opts.redirectUri ?? 'dev.keyhaven:/oauth/callback/testas';
     const t = await token({
       grant_type: 'authorization_code', code: a.code, code_verifier: a.verifier, redirect_uri: redirectUri, client_id: 'keyhaven-native',
     });
@@ -164,18 +164,18 @@ describe('keyhaven test authorization server', () => {
     assert.equal(last.code_challenge_method, 'S256');
     assert.equal(last.state, a.state);
     assert.equal(last.nonce, a.nonce);
-    assert.equal(last.redirect_uri, 'dev.keyhaven:/oauth/callback');
+    assert.equal(last.redirect_uri, 'dev.keyhaven:/oauth/callback/testas');
 
     // a wrong verifier fails and burns nothing we need: use a second code for that
     const wrong = await token({
-      grant_type: 'authorization_code', code: a.code, code_verifier: pkce().verifier, redirect_uri: 'dev.keyhaven:/oauth/callback', client_id: 'keyhaven-native',
+      grant_type: 'authorization_code', code: a.code, code_verifier: pkce().verifier, redirect_uri: 'dev.keyhaven:/oauth/callback/testas', client_id: 'keyhaven-native',
     });
     assert.equal(wrong.status, 400);
     assert.equal(wrong.body.error, 'invalid_grant');
 
     const b = await authorize({ env: { KH_TEST_LOGIN: 'bob' } });
     const t = await token({
-      grant_type: 'authorization_code', code: b.code, code_verifier: b.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback', client_id: 'keyhaven-native',
+      grant_type: 'authorization_code', code: b.code, code_verifier: b.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback/testas', client_id: 'keyhaven-native',
     });
     assert.equal(t.status, 200, JSON.stringify(t.body));
     assert.ok(t.body.access_token && t.body.refresh_token && t.body.id_token);
@@ -208,7 +208,7 @@ describe('keyhaven test authorization server', () => {
 
     // the code is single-use (a second redemption also revokes what the first one issued)
     const again = await token({
-      grant_type: 'authorization_code', code: b.code, code_verifier: b.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback', client_id: 'keyhaven-native',
+      grant_type: 'authorization_code', code: b.code, code_verifier: b.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback/testas', client_id: 'keyhaven-native',
     });
     assert.equal(again.body.error, 'invalid_grant');
 
@@ -235,7 +235,7 @@ describe('keyhaven test authorization server', () => {
     const ok = await fetch(url('/me'), { headers: { authorization: `Bearer ${c.tokens.access_token}` } });
     assert.equal(ok.status, 200);
     const twice = await token({
-      grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback', client_id: 'keyhaven-native',
+      grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback/testas', client_id: 'keyhaven-native',
     });
     assert.equal(twice.body.error, 'invalid_grant');
     const revoked = await fetch(url('/me'), { headers: { authorization: `Bearer ${c.tokens.access_token}` } });
@@ -300,7 +300,7 @@ describe('keyhaven test authorization server', () => {
     }
 
     const { challenge } = pkce();
-    for (const bad of ['http://127.0.0.1:5555/other', 'http://localhost:5555/callback', 'dev.keyhaven:/oauth/callback2']) {
+    for (const bad of ['http://127.0.0.1:5555/other', 'http://localhost:5555/callback', 'dev.keyhaven:/oauth/callback/other']) {
       const r = await runBrowser(authUrl({ redirectUri: bad, challenge }));
       assert.equal(r.code, 1, bad);
       assert.match(r.stderr, /invalid_redirect_uri/);
@@ -321,7 +321,7 @@ describe('keyhaven test authorization server', () => {
     // client_secret_basic
     const a = await authorize({ clientId: 'keyhaven-confidential' });
     const form = {
-      grant_type: 'authorization_code', code: a.code, code_verifier: a.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback',
+      grant_type: 'authorization_code', code: a.code, code_verifier: a.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback/testas',
     };
     const noAuth = await token({ ...form, client_id: 'keyhaven-confidential' });
     assert.equal(noAuth.body.error, 'invalid_client');
@@ -337,7 +337,7 @@ describe('keyhaven test authorization server', () => {
     // client_secret_post
     const p = await authorize({ clientId: 'keyhaven-post' });
     const tp = await token({
-      grant_type: 'authorization_code', code: p.code, code_verifier: p.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback',
+      grant_type: 'authorization_code', code: p.code, code_verifier: p.verifier, redirect_uri: 'dev.keyhaven:/oauth/callback/testas',
       client_id: 'keyhaven-post', client_secret: 'keyhaven-post-secret',
     });
     assert.equal(tp.status, 200, JSON.stringify(tp.body));

@@ -12,6 +12,9 @@ pub enum CliError {
     /// Writing the output failed (e.g. a closed pipe).
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The person declined a confirmation: nothing was changed (exit 1, like apt's "Abort").
+    #[error("{0}")]
+    Declined(String),
 }
 
 impl CliError {

@@ -1,6 +1,6 @@
 //! The `keyhaven` binary: parse arguments, run the command, map the outcome to an exit code.
 //!
-//! Exit codes (DESIGN.md, CLI contract): 0 success; 2 bad input or usage; 1 any other failure.
+//! Exit codes (docs/design.md, CLI contract): 0 success; 2 bad input or usage; 1 any other failure.
 //! Errors are printed as one line, `keyhaven: error: ...`, on stderr. Everything else lives in
 //! `cmd/` (one file per subcommand) over keyhaven-core.
 

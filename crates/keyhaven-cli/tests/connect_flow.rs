@@ -1,7 +1,7 @@
 //! Connecting an account end to end against a real OpenID Connect server (oidc-provider):
 //! the browser (a script) logs in and consents over HTTP; the redirect is delivered the way the
 //! OS would, by `keyhaven handle-url` in a separate process, or to the loopback listener.
-//! SECURITY.md sections A and B, item numbers in the test comments.
+//! Rule numbers in the test comments (SEC-n) are those of docs/security.md, sections A and B.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -17,7 +17,10 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 fn deep_link_round_trip_connects_and_the_token_works_at_userinfo() {
     let f = Flow::new();
     let (child, url) = f.deep_link_until_redirect(&[]);
-    assert!(url.starts_with("dev.keyhaven:/oauth/callback?"), "{url}");
+    assert!(
+        url.starts_with("dev.keyhaven:/oauth/callback/testas?"),
+        "{url}"
+    );
     let out = f.handle_url(&url);
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Connected testas as alice"));
@@ -46,7 +49,7 @@ fn deep_link_round_trip_connects_and_the_token_works_at_userinfo() {
         "state >= 256 bits"
     );
     assert!(auth["nonce"].as_str().unwrap().len() >= 43);
-    assert_eq!(auth["redirect_uri"], "dev.keyhaven:/oauth/callback");
+    assert_eq!(auth["redirect_uri"], "dev.keyhaven:/oauth/callback/testas");
     assert_eq!(f.server.token_requests("authorization_code"), 1);
 
     // show: refresh and id tokens stored, masked without --reveal.
@@ -292,7 +295,7 @@ fn hostile_deep_links_are_rejected_cheaply_without_a_token_request() {
         ),
         (format!("{url}\" --flag=x"), "quotes"),
         (
-            "dev.keyhaven:/oauth/callback?code=%00&state=x".to_string(),
+            "dev.keyhaven:/oauth/callback/testas?code=%00&state=x".to_string(),
             "NUL",
         ),
     ];

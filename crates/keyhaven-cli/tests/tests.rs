@@ -10,5 +10,6 @@ mod connect_flow;
 mod keychain_vault;
 mod machine_grants;
 mod passphrase_vault;
+mod provider_trust;
 mod token_lifecycle;
 mod vault_errors;

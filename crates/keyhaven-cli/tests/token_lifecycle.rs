@@ -1,6 +1,6 @@
 //! The token lifecycle against the real server with short-lived access tokens and strict
 //! refresh-token rotation (reuse detection on): refresh exactly once across processes, durable
-//! rotation, invalid_grant, faults, revocation, audit. SECURITY.md section E/F numbers in comments.
+//! rotation, invalid_grant, faults, revocation, audit. Rule numbers (SEC-n) are those of docs/security.md.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -152,7 +152,7 @@ fn invalid_grant_means_reconnect_once_with_no_retry_storm() {
 
 #[test]
 fn token_endpoint_faults_fail_readably_and_leave_tokens_unchanged() {
-    // Issue 4 "Faults"; SEC-33, SEC-35, SEC-36.
+    // A failing token endpoint must never cost the stored tokens; SEC-33, SEC-35, SEC-36.
     let f = flow();
     let id = f.connect("alice");
     for (mode, want) in [
@@ -599,7 +599,7 @@ fn device_flow_refuses_a_non_web_verification_uri() {
 
 #[test]
 fn refresh_killed_at_random_moments_leaves_a_usable_connection() {
-    // Issue 4 "SIGKILL of `keyhaven refresh` at random moments in a loop"; SEC-28, SEC-38.
+    // A process killed at any moment of a refresh must leave a usable vault; SEC-28, SEC-38.
     // The one window no client can close: the server rotated (and, with reuse detection on,
     // will revoke the grant if the old refresh token comes back) but the process died before
     // committing. Then the connection must say `needs_reauth` cleanly and the server must have

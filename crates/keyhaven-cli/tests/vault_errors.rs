@@ -1,4 +1,4 @@
-//! Every way opening a vault can fail (issue 2, item 3; SEC-16, SEC-18, SEC-19): a one-line
+//! Every way opening a vault can fail (SEC-16, SEC-18, SEC-19): a one-line
 //! message, exit code 1 or 2, never a panic, and the vault's files byte-for-byte unchanged, with
 //! no new keychain item created.
 

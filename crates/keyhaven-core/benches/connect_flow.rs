@@ -7,7 +7,7 @@
 //! and the commit of the connection (`synchronous=FULL`).
 //!
 //! Run: `cargo bench -p keyhaven-core --bench connect_flow` (needs `npm ci` in tests/oauth-server;
-//! `make bench` does it). Target (issue 3): median under 30 ms.
+//! `make bench` does it). Target: median under 30 ms (README, Performance).
 
 use std::process::Command;
 use std::time::{Duration, Instant};

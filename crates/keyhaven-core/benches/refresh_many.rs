@@ -1,4 +1,4 @@
-//! Benchmark (issue 4): refresh 1,000 expired connections concurrently against the local
+//! Benchmark: refresh 1,000 expired connections concurrently against the local
 //! `oidc-provider` server, through the real single-flight path (`tokens::refresh`), with
 //! THREADS workers each holding its own vault handle, as several processes would. Prints the wall
 //! time, requests per second, and the peak resident memory of this process.
@@ -86,6 +86,8 @@ fn main() {
                     token_type: Some("Bearer".into()),
                     expires_at: Some(1), // long expired
                     extra: serde_json::json!({}),
+                    vars: Default::default(),
+                    issued_with: Default::default(),
                     fields: vec![
                         ("access_token".into(), field("access_token")),
                         ("refresh_token".into(), field("refresh_token")),

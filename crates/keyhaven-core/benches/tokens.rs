@@ -1,4 +1,4 @@
-//! Benchmarks of the token hot paths (issue 4), in-process, no network:
+//! Benchmarks of the token hot paths, in-process, no network:
 //! - `tokens::access_token` for a connection whose token is valid (what `keyhaven token` does
 //!   after opening the vault): read, audit the hand-out, return;
 //! - `Vault::list_connections` with 10,000 connections (what `keyhaven list --json` does).
@@ -28,6 +28,8 @@ fn conn(i: usize) -> NewConnection {
         token_type: Some("bearer".into()),
         expires_at: Some(4_000_000_000),
         extra: serde_json::json!({}),
+        vars: Default::default(),
+        issued_with: Default::default(),
         fields: vec![
             (
                 "access_token".into(),

@@ -7,7 +7,7 @@
 //! Argon2id derivation that passphrase-mode vaults pay once per process.
 //!
 //! Run: `cargo bench -p keyhaven-core --bench vault_open` (the summary lines at the end give the
-//! medians and the ratio). Targets (issue 2): raw-key open < 5 ms median, >= 50x faster than KDF.
+//! medians and the ratio). Targets: raw-key open < 5 ms median, >= 50x faster than KDF.
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -2,8 +2,13 @@
 //!
 //! This module owns the rows; the flows (OAuth, API-key verification) produce a
 //! [`NewConnection`] and hand it to [`Vault::save_connection`], which upserts by
-//! (provider, account), so connecting the same account again updates it in place. Listing reads
-//! only non-secret columns: `list` never decrypts a token into memory it does not need.
+//! (provider, instance, account), so connecting the same account again updates it in place. The
+//! instance is the provider's template variables (a GitLab host, a Microsoft tenant, a check
+//! URL): the same account name at two hosts is two connections, never one replacing the other
+//! without revocation (SEC-45). Listing reads only non-secret columns: `list` never decrypts a
+//! token into memory it does not need.
+
+use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -11,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{self, format_time};
 use crate::error::Result;
+use crate::issued::IssuedWith;
 use crate::secret::SecretBytes;
 use crate::vault::Vault;
 
@@ -44,6 +50,20 @@ pub struct NewConnection {
     pub extra: serde_json::Value,
     /// Named fields.
     pub fields: Vec<(String, FieldValue)>,
+    /// The provider's template variables as used (given or defaulted): stored, and the
+    /// connection's instance.
+    pub vars: BTreeMap<String, String>,
+    /// What the tokens were issued with (SEC-39).
+    pub issued_with: IssuedWith,
+}
+
+/// The instance of a connection: its template variables, `name=value` sorted by name, joined by
+/// `,` ("" without variables). The same text the schema 3 migration computes in SQL.
+pub fn instance_of(vars: &BTreeMap<String, String>) -> String {
+    vars.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A connection as listed: no secret in it.
@@ -55,6 +75,8 @@ pub struct ConnectionSummary {
     pub provider: String,
     /// Account identity.
     pub account: String,
+    /// The provider instance (`host=gitlab.example.com`), "" for providers without variables.
+    pub instance: String,
     /// connected | expiring | expired | needs_reauth.
     pub status: String,
     /// RFC 3339 expiry, or null.
@@ -71,22 +93,34 @@ impl Vault {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let instance = instance_of(&new.vars);
         let existing: Option<String> = tx
             .query_row(
-                "SELECT id FROM connections WHERE provider_id = ?1 AND account = ?2",
-                params![new.provider_id, new.account],
+                "SELECT id FROM connections WHERE provider_id = ?1 AND instance = ?2 AND account = ?3",
+                params![new.provider_id, instance, new.account],
                 |r| r.get(0),
             )
             .optional()?;
         let scopes = serde_json::to_string(&new.scopes_granted).expect("strings serialize");
         let requested = serde_json::to_string(&new.scopes_requested).expect("strings serialize");
-        let extra = new.extra.to_string();
+        let mut extra = new.extra.clone();
+        if !new.vars.is_empty()
+            && let serde_json::Value::Object(map) = &mut extra
+        {
+            map.insert(
+                "keyhaven_vars".into(),
+                serde_json::to_value(&new.vars).expect("strings serialize"),
+            );
+        }
+        let extra = extra.to_string();
+        let issued_with = serde_json::to_string(&new.issued_with).expect("strings serialize");
         let (id, action) = match existing {
             Some(id) => {
                 tx.execute(
                     "UPDATE connections SET auth_mode = ?2, scopes_granted = ?3, expires_at = ?4,
                      status = 'connected', last_error = NULL, updated_at = ?5,
-                     scopes_requested = ?6, token_type = ?7, extra = ?8 WHERE id = ?1",
+                     scopes_requested = ?6, token_type = ?7, extra = ?8, issued_with = ?9,
+                     retry_after = NULL, failures = 0, moved_at = NULL WHERE id = ?1",
                     params![
                         id,
                         new.auth_mode,
@@ -95,7 +129,8 @@ impl Vault {
                         now,
                         requested,
                         new.token_type,
-                        extra
+                        extra,
+                        issued_with
                     ],
                 )?;
                 tx.execute(
@@ -108,8 +143,9 @@ impl Vault {
                 let id = new_id()?;
                 tx.execute(
                     "INSERT INTO connections (id, provider_id, account, auth_mode, scopes_granted,
-                     expires_at, created_at, updated_at, scopes_requested, token_type, extra)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
+                     expires_at, created_at, updated_at, scopes_requested, token_type, extra,
+                     instance, issued_with)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12)",
                     params![
                         id,
                         new.provider_id,
@@ -120,7 +156,9 @@ impl Vault {
                         now,
                         requested,
                         new.token_type,
-                        extra
+                        extra,
+                        instance,
+                        issued_with
                     ],
                 )?;
                 (id, "connection.created")
@@ -144,9 +182,9 @@ impl Vault {
 
     /// Every connection, without secrets, ordered by provider then account.
     pub fn list_connections(&self) -> Result<Vec<ConnectionSummary>> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!("{SUMMARY_SELECT} ORDER BY provider_id, account"))?;
+        let mut stmt = self.conn().prepare(&format!(
+            "{SUMMARY_SELECT} ORDER BY provider_id, account, instance"
+        ))?;
         let rows = stmt
             .query_map([], summary_row)?
             .collect::<rusqlite::Result<Vec<_>>>()
@@ -166,8 +204,8 @@ impl Vault {
             .optional()?)
     }
 
-    /// Resolves `CONN` (DESIGN.md): a connection id, `PROVIDER` when it has exactly one
-    /// connection, or `PROVIDER:ACCOUNT`.
+    /// Resolves `CONN` (docs/design.md, CLI contract): a connection id, `PROVIDER` when it has
+    /// exactly one connection, or `PROVIDER:ACCOUNT` (one instance's account, or the only one).
     pub fn find_connection(&self, spec: &str) -> Result<ConnectionSummary> {
         if let Some(c) = self.connection_summary(spec)? {
             return Ok(c);
@@ -185,9 +223,22 @@ impl Vault {
             0 => Err(crate::error::Error::BadInput(format!(
                 "no connection {spec:?}; `keyhaven list` shows them"
             ))),
-            n => Err(crate::error::Error::BadInput(format!(
-                "{spec} has {n} connections; name one as {spec}:ACCOUNT or by id"
-            ))),
+            n => {
+                let names: Vec<String> = matches
+                    .iter()
+                    .map(|c| {
+                        if c.instance.is_empty() {
+                            format!("{}:{} ({})", c.provider, c.account, c.id)
+                        } else {
+                            format!("{}:{} at {} ({})", c.provider, c.account, c.instance, c.id)
+                        }
+                    })
+                    .collect();
+                Err(crate::error::Error::BadInput(format!(
+                    "{spec} has {n} connections: {}; name one as PROVIDER:ACCOUNT or by id",
+                    names.join(", ")
+                )))
+            }
         }
     }
 
@@ -281,7 +332,7 @@ impl Vault {
 /// token, or a machine grant (client credentials, password) that simply runs again.
 /// A connection moved to another vault (`vault export --move`) renews nothing here.
 const SUMMARY_SELECT: &str = "SELECT id, provider_id, account, status, expires_at, scopes_granted,
-    moved_at IS NULL AND (auth_mode IN ('oauth2_client_credentials', 'oauth2_password')
+    instance, moved_at IS NULL AND (auth_mode IN ('oauth2_client_credentials', 'oauth2_password')
     OR EXISTS (SELECT 1 FROM connection_fields f WHERE f.connection_id = connections.id
             AND f.name = 'refresh_token')) FROM connections";
 
@@ -309,7 +360,8 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionSummary> {
         id: r.get(0)?,
         provider: r.get(1)?,
         account: r.get(2)?,
-        status: display_status(r.get(3)?, expires, r.get(6)?),
+        instance: r.get(6)?,
+        status: display_status(r.get(3)?, expires, r.get(7)?),
         expires_at: expires.map(format_time),
         scopes: serde_json::from_str(&scopes).unwrap_or_default(),
     })

@@ -322,7 +322,7 @@ pub enum Error {
     /// Waiting for the browser ran out of time.
     #[error(
         "timed out waiting for the sign-in to finish in the browser; if the browser showed a \
-         URL starting with dev.keyhaven: or http://127.0.0.1, run `keyhaven handle-url 'URL'`"
+         URL starting with dev.keyhaven: or http://127.0.0.1, run `keyhaven handle-url -` and paste it"
     )]
     FlowTimeout,
 
@@ -368,7 +368,7 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// A live check of credentials failed; `class` says why (issue 5). Nothing was stored.
+    /// A live check of credentials failed; `class` says why. Nothing was stored.
     #[error("{message}; nothing was stored")]
     Verification {
         /// Provider id.
@@ -386,6 +386,32 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong.
         reason: String,
+    },
+
+    /// `providers add` for an id that already exists, without `--replace` (SEC-39).
+    #[error("{detail}; nothing was changed (add --replace to redefine it)")]
+    ProviderExists {
+        /// Provider id.
+        id: String,
+        /// What exists now and what would change.
+        detail: String,
+    },
+
+    /// The provider's definition no longer matches what the connection was issued with (another
+    /// issuer, token or revocation endpoint, or OAuth app): nothing was sent (SEC-39).
+    #[error(
+        "the {provider} connection {connection} was made with {reason}; nothing was sent. \
+         Make it again with {remedy} (or restore the provider's previous definition)"
+    )]
+    ProviderChanged {
+        /// Connection id.
+        connection: String,
+        /// Provider id.
+        provider: String,
+        /// What it was issued with, and what the definition says now.
+        reason: String,
+        /// The command that makes it again (`keyhaven connect P`, `keyhaven credentials add P`).
+        remedy: String,
     },
 }
 
@@ -406,6 +432,7 @@ impl Error {
                 | Error::BadRedirect { .. }
                 | Error::UnknownState
                 | Error::BackupWrongPassphrase { .. }
+                | Error::ProviderExists { .. }
         ) || matches!(
             self,
             Error::Verification {
@@ -462,6 +489,8 @@ impl Error {
             Error::BackingOff { .. } => "backing_off",
             Error::BackupWrongPassphrase { .. } => "backup_wrong_passphrase",
             Error::BackupDamaged { .. } => "backup_damaged",
+            Error::ProviderExists { .. } => "provider_exists",
+            Error::ProviderChanged { .. } => "provider_changed",
             Error::Verification { class, .. } => match class {
                 crate::catalog::VerifyClass::Invalid => "credentials_invalid",
                 crate::catalog::VerifyClass::Forbidden => "credentials_forbidden",
@@ -583,6 +612,16 @@ impl Error {
                 path: path.clone(),
                 reason: "x".into(),
             },
+            Error::ProviderExists {
+                id: "x".into(),
+                detail: "x".into(),
+            },
+            Error::ProviderChanged {
+                connection: "x".into(),
+                provider: "x".into(),
+                reason: "x".into(),
+                remedy: "x".into(),
+            },
         ]
         .into_iter()
         .chain(
@@ -647,7 +686,9 @@ impl Error {
             | BackingOff { .. }
             | Verification { .. }
             | BackupWrongPassphrase { .. }
-            | BackupDamaged { .. } => {}
+            | BackupDamaged { .. }
+            | ProviderExists { .. }
+            | ProviderChanged { .. } => {}
         }
     }
 

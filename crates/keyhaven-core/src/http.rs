@@ -2,7 +2,7 @@
 //!
 //! - rustls with the platform's webpki roots; strict certificate checks (SEC-36);
 //! - never follows redirects: a token endpoint that redirects would carry the code or the client
-//!   secret somewhere else (DESIGN.md, Flows);
+//!   secret somewhere else (docs/design.md, Flows);
 //! - connect timeout 5 s, whole request 15 s, so every call fails within budget;
 //! - response bodies capped at 1 MiB (SEC-33): a larger body is an error, not a memory spike.
 //!

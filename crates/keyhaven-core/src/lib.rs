@@ -13,6 +13,8 @@
 //! - [`connections`]: connections and their secret fields.
 //! - [`credentials`]: API keys and machine-grant credentials typed in, verified, stored.
 //! - [`http`]: the one HTTP client configuration (no redirects, timeouts, size cap).
+//! - [`issued`]: what a connection was issued with (issuer, endpoints, client), checked before
+//!   any of its secrets is sent anywhere.
 //! - [`audit`]: the audit log.
 //! - [`secret`]: the redacted, zeroized types every secret travels in.
 //! - [`paths`]: where the vault lives (`KEYHAVEN_HOME` or the platform data dir).
@@ -28,6 +30,7 @@ pub mod error;
 pub mod flows;
 mod hardening;
 pub mod http;
+pub mod issued;
 pub mod paths;
 pub mod providers;
 pub mod secret;

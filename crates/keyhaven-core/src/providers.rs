@@ -4,6 +4,13 @@
 //!
 //! [`Vault::provider_def`] is the one lookup every flow uses: a custom provider by its id, else
 //! the embedded catalog. Custom ids may not shadow catalog ids.
+//!
+//! A custom definition is checked with the same rules wherever it comes from: when it is added,
+//! when a backup brings one in, and every time it is read back from the vault (SEC-40), so a
+//! definition written by an older build or smuggled in by a file cannot point a flow at plain
+//! http, shadow a catalog provider or carry a shell-hostile variable name. Redefining an existing
+//! id must be asked for (`replace`), and even then its connections keep the server they were
+//! issued by (SEC-39, enforced in [`crate::tokens`]).
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -74,6 +81,9 @@ pub struct CustomProvider {
     /// The grant: `Oauth2` (browser, the default), or a machine grant whose client id and secret
     /// are each connection's own credentials (`keyhaven credentials add`).
     pub auth_mode: Option<AuthMode>,
+    /// Redefine an existing custom provider with this id (`--replace`). Its connections are not
+    /// re-pointed: they must be connected again (SEC-39).
+    pub replace: bool,
 }
 
 /// Everything a front end shows about one provider before connecting it (desktop add-connection
@@ -139,9 +149,10 @@ impl Vault {
             .iter()
             .map(|k| {
                 let uri = match k {
-                    RedirectKind::DeepLink => {
-                        crate::flows::callback::DEEP_LINK_REDIRECT.to_string()
-                    }
+                    RedirectKind::DeepLink => crate::flows::callback::deep_link_redirect_template(
+                        &def.id,
+                        &def.variables.keys().map(String::as_str).collect::<Vec<_>>(),
+                    ),
                     RedirectKind::Loopback => "http://127.0.0.1/callback".to_string(),
                 };
                 (crate::flows::kind_name(*k).to_string(), uri)
@@ -194,13 +205,67 @@ impl Vault {
             .query_row([id], |r| r.get(0))
             .optional()?;
         match text.flatten() {
-            Some(json) => serde_json::from_str(&json)
+            // SEC-40: checked on every load, not only when it was added.
+            Some(json) => parse_custom(id, &json)
                 .map(Some)
-                .map_err(|e| Error::Catalog {
-                    reason: format!("custom provider {id}: {e}"),
+                .map_err(|reason| Error::Catalog {
+                    reason: format!(
+                        "the custom provider {id} stored in this vault is invalid ({reason}); \
+                         define it again with `keyhaven providers add --id {id} --replace ...`"
+                    ),
                 }),
             None => Ok(None),
         }
+    }
+
+    /// One sentence naming what redefining custom provider `id` would change, `None` when there
+    /// is no such provider yet. The CLI's refusal without `--replace` and the desktop app's native
+    /// confirmation both say it (SEC-39).
+    pub fn describe_provider_replacement(
+        &self,
+        id: &str,
+        new_issuer: Option<&str>,
+    ) -> Result<Option<String>> {
+        // Read loosely: a stored definition that no longer validates is replaced like any other.
+        let stored: Option<Option<String>> = self
+            .conn()
+            .query_row(
+                "SELECT custom_definition FROM provider_settings WHERE provider_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(json) = stored.flatten() else {
+            return Ok(None);
+        };
+        let old: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        let connections: i64 = self.conn().query_row(
+            "SELECT count(*) FROM connections WHERE provider_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        let was = ["issuer", "token_url"]
+            .iter()
+            .find_map(|k| old.get(*k).and_then(|v| v.as_str()))
+            .unwrap_or("(unknown)")
+            .to_string();
+        let now = new_issuer.map(str::to_string);
+        let mut text = format!("provider {id} is already defined (server {was})");
+        if let Some(now) = now.filter(|n| *n != was) {
+            text.push_str(&format!("; redefining it points new sign-ins at {now}"));
+        }
+        match connections {
+            0 => {}
+            1 => text.push_str(
+                ", and its 1 connection keeps talking only to the server that issued it: it \
+                 must be connected again",
+            ),
+            n => text.push_str(&format!(
+                ", and its {n} connections keep talking only to the server that issued them: \
+                 they must be connected again"
+            )),
+        }
+        Ok(Some(text))
     }
 
     /// The person's OAuth app for `provider_id`, if configured.
@@ -259,12 +324,7 @@ impl Vault {
 
     /// Adds a custom provider, by discovery and/or explicit endpoints.
     pub fn add_custom_provider(&mut self, p: CustomProvider) -> Result<ProviderDef> {
-        let id_ok = !p.id.is_empty()
-            && p.id.len() <= 64
-            && p.id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !id_ok {
+        if !is_provider_id(&p.id) {
             return Err(Error::BadInput(format!(
                 "provider id {:?}: use lowercase letters, digits and '-'",
                 p.id
@@ -275,6 +335,15 @@ impl Vault {
                 "{} is a catalog provider; use `keyhaven providers configure {}` for your own app",
                 p.id, p.id
             )));
+        }
+        // SEC-39: an existing definition is only replaced when asked for, before any request.
+        if !p.replace
+            && let Some(detail) = self.describe_provider_replacement(&p.id, p.issuer.as_deref())?
+        {
+            return Err(Error::ProviderExists {
+                id: p.id.clone(),
+                detail,
+            });
         }
         let auth_mode = p.auth_mode.unwrap_or(AuthMode::Oauth2);
         let machine = auth_mode != AuthMode::Oauth2;
@@ -363,7 +432,9 @@ impl Vault {
             body: None,
             token_header: None,
         };
-        let redirects = match p.redirect.unwrap_or(RedirectKind::DeepLink) {
+        // SEC-42: a custom provider defaults to the loopback redirect, distinct per flow; the
+        // deep link is used when asked for (its URI is distinct per provider id).
+        let redirects = match p.redirect.unwrap_or(RedirectKind::Loopback) {
             RedirectKind::DeepLink => vec![RedirectKind::DeepLink, RedirectKind::Loopback],
             RedirectKind::Loopback => vec![RedirectKind::Loopback, RedirectKind::DeepLink],
         };
@@ -423,8 +494,7 @@ impl Vault {
             fields: vec![],
             verify: None,
         };
-        def.validate()
-            .map_err(|e| Error::BadInput(format!("custom provider: {e}")))?;
+        check_custom(&p.id, &def).map_err(|e| Error::BadInput(format!("custom provider: {e}")))?;
         let json = serde_json::to_string(&def).expect("definition serializes");
         let t = now();
         self.conn().execute(
@@ -434,7 +504,16 @@ impl Vault {
                client_secret = ?4, updated_at = ?5",
             params![def.id, json, p.client_id, p.client_secret.as_ref().map(|s| s.expose_secret()), t],
         )?;
-        audit::record(self, None, "provider.added", Some(&def.id))?;
+        audit::record(
+            self,
+            None,
+            if p.replace {
+                "provider.replaced"
+            } else {
+                "provider.added"
+            },
+            Some(&def.id),
+        )?;
         Ok(def)
     }
 
@@ -456,8 +535,9 @@ impl Vault {
             for row in rows {
                 let (id, has_client, def) = row?;
                 configured.insert(id.clone(), has_client);
+                // An invalid stored definition is not listed (SEC-40); using it says why.
                 if let Some(json) = def
-                    && let Ok(def) = serde_json::from_str::<ProviderDef>(&json)
+                    && let Ok(def) = parse_custom(&id, &json)
                 {
                     custom.push(def);
                 }
@@ -483,7 +563,47 @@ impl Vault {
     }
 }
 
-fn check_client_id(id: &str) -> Result<()> {
+/// Parses a stored custom definition and checks it (SEC-40).
+pub(crate) fn parse_custom(id: &str, json: &str) -> Result<ProviderDef, String> {
+    let def: ProviderDef = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    check_custom(id, &def)?;
+    Ok(def)
+}
+
+/// The rules every custom definition meets, wherever it comes from (SEC-40): the catalog's own
+/// validation (https endpoints except on loopback hosts, declared templates, portable variable
+/// and environment names, what each auth mode needs), the id it is stored under, and no
+/// shadowing of a catalog provider.
+pub(crate) fn check_custom(id: &str, def: &ProviderDef) -> Result<(), String> {
+    if def.id != id {
+        return Err(format!("it names itself {:?}", def.id));
+    }
+    if Catalog::builtin()
+        .map_err(|e| e.to_string())?
+        .get(id)
+        .is_some()
+    {
+        return Err(format!("{id} is a catalog provider's id"));
+    }
+    if !matches!(
+        def.auth_mode,
+        AuthMode::Oauth2 | AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password
+    ) {
+        return Err("custom providers are OAuth 2.0".into());
+    }
+    def.validate()
+}
+
+/// A provider id: 1-64 lowercase letters, digits and '-'.
+pub(crate) fn is_provider_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+pub(crate) fn check_client_id(id: &str) -> Result<()> {
     if id.is_empty() || id.len() > 512 || id.chars().any(|c| c.is_control() || c == ' ') {
         return Err(Error::BadInput(
             "the client id must be 1-512 printable characters without spaces".into(),

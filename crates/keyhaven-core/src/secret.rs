@@ -110,7 +110,23 @@ impl Passphrase {
     }
 }
 
+/// Shortest new passphrase accepted (a new passphrase vault, a rekey, a backup), in characters.
+/// Core enforces it, so every front end applies the same rule (SEC-43).
+pub const MIN_NEW_PASSPHRASE_CHARS: usize = 8;
+
 impl Passphrase {
+    /// Refuses a passphrase too short to protect something new (a vault, a rekey, a backup).
+    pub fn check_new(&self) -> Result<()> {
+        if self.expose_secret().chars().count() < MIN_NEW_PASSPHRASE_CHARS {
+            return Err(Error::BadPassphrase {
+                reason: format!(
+                    "a new passphrase needs at least {MIN_NEW_PASSPHRASE_CHARS} characters"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// A copy as `secrecy`'s own type, for crates that take one (age).
     pub(crate) fn to_secret_string(&self) -> SecretString {
         SecretString::from(self.expose_secret().to_string())

@@ -99,7 +99,7 @@ test('catalog: search by name, id and category; category filter', withApp({}, as
 test('connect: configure the OAuth app, start, wait, finish with a done outcome', withApp({}, async (page) => {
   await nav(page, 'Add connection');
   await page.locator('[data-provider="gitlab"]').click();
-  await page.getByText('dev.keyhaven:/oauth/callback').waitFor();
+  await page.getByText('dev.keyhaven:/oauth/callback/gitlab').waitFor();
   await page.getByRole('button', { name: 'Copy redirect URI (loopback)' }).click();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'http://127.0.0.1:53682/callback');
   await page.getByRole('link', { name: /gitlab\.com/ }).click();

@@ -137,7 +137,7 @@ export function info(id: string, configured: Set<string>): ProviderInfo | null {
     env: d.env ?? [],
     configured: configured.has(d.id),
     redirect_uris: Object.fromEntries(
-      redirects.map((k) => [k, k === 'loopback' ? 'http://127.0.0.1:53682/callback' : 'dev.keyhaven:/oauth/callback']),
+      redirects.map((k) => [k, k === 'loopback' ? 'http://127.0.0.1:53682/callback' : `dev.keyhaven:/oauth/callback/${d.id}`]),
     ),
   };
 }

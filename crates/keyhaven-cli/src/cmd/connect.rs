@@ -61,6 +61,18 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
         return finish(conn, args.json);
     }
     let flow = flows::start(&mut vault, &args.provider, &opts)?;
+    if flow.redirect_kind == RedirectKind::DeepLink
+        && flows::browser::deep_link_handler_registered() == Some(false)
+    {
+        // SEC-49: the browser will have nowhere to send the result.
+        eprintln!(
+            "Note: no application is registered for dev.keyhaven: links on this system (install \
+             or start the Keyhaven desktop app once), so the browser cannot hand the sign-in \
+             back by itself: copy the address it ends on into `keyhaven handle-url -`, or use \
+             --redirect loopback where {} allows it.",
+            flow.provider_id
+        );
+    }
     eprintln!("Opening your browser to sign in to {}.", flow.provider_id);
     eprintln!(
         "If it does not open, visit:\n\n  {}\n",
@@ -71,7 +83,8 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
     }
     eprintln!(
         "Waiting for the sign-in to finish (Ctrl-C to cancel). If the browser cannot hand the \
-         result back to Keyhaven, copy the address it ends on and run: keyhaven handle-url 'URL'"
+         result back to Keyhaven, copy the address it ends on and run `keyhaven handle-url -` \
+         (then paste it)"
     );
     let conn = flows::wait(&mut vault, flow, Duration::from_secs(args.timeout))?;
     finish(conn, args.json)

@@ -57,12 +57,12 @@ pub fn env(ctx: &Ctx, args: EnvArgs) -> CliResult {
     match args.format {
         Format::Sh => {
             for v in &vars {
-                writeln!(out, "{}", sh_line(v).as_str())?;
+                writeln!(out, "{}", sh_line(v)?.as_str())?;
             }
         }
         Format::Dotenv => {
             for v in &vars {
-                writeln!(out, "{}", dotenv_line(v).as_str())?;
+                writeln!(out, "{}", dotenv_line(v)?.as_str())?;
             }
         }
         Format::Json => {
@@ -70,8 +70,8 @@ pub fn env(ctx: &Ctx, args: EnvArgs) -> CliResult {
                 .iter()
                 .map(|v| {
                     (
-                        v.name.clone(),
-                        serde_json::Value::String(v.value.to_string()),
+                        v.name().to_string(),
+                        serde_json::Value::String(v.value().to_string()),
                     )
                 })
                 .collect();
@@ -91,14 +91,15 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult {
     for spec in &args.with {
         let conn = vault.find_connection(spec)?;
         for v in credentials::environment(&mut vault, &conn.id, &purpose)? {
-            if let Some((_, _, other)) = env.iter().find(|(n, _, _)| *n == v.name) {
+            let (name, value) = v.into_parts();
+            if let Some((_, _, other)) = env.iter().find(|(n, _, _)| *n == name) {
                 return Err(Error::BadInput(format!(
-                    "{other} and {} both set {}; pass one of them",
-                    conn.id, v.name
+                    "{other} and {} both set {name}; pass one of them",
+                    conn.id
                 ))
                 .into());
             }
-            env.push((v.name, v.value, conn.id.clone()));
+            env.push((name, value, conn.id.clone()));
         }
     }
     drop(vault);

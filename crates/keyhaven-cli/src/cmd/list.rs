@@ -7,7 +7,7 @@ use crate::error::CliResult;
 /// Arguments of `keyhaven list`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print a JSON array of {id, provider, account, status, expires_at, scopes}.
+    /// Print a JSON array of {id, provider, account, instance, status, expires_at, scopes}.
     #[arg(long)]
     json: bool,
 }
@@ -26,8 +26,13 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
     let width = connections.iter().map(|c| c.id.len()).max().unwrap_or(2);
     for c in &connections {
         let expiry = c.expires_at.as_deref().unwrap_or("no expiry");
+        let at = if c.instance.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", c.instance)
+        };
         println!(
-            "{:width$}  {}:{}  {}  {}",
+            "{:width$}  {}:{}{at}  {}  {}",
             c.id, c.provider, c.account, c.status, expiry
         );
     }

@@ -74,6 +74,10 @@ pub struct AddArgs {
     /// Revocation endpoint (RFC 7009).
     #[arg(long)]
     revocation_url: Option<String>,
+    /// Redefine a custom provider that already exists. Its connections are not re-pointed: they
+    /// keep talking only to the server that issued them, so they must be connected again.
+    #[arg(long)]
+    replace: bool,
 }
 
 /// `--auth-mode` of a custom provider.
@@ -121,6 +125,11 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
         }
         ProvidersCommand::Add(a) => {
             let mut vault = ctx.open_vault()?;
+            let replacing = if a.replace {
+                vault.describe_provider_replacement(&a.id, a.issuer.as_deref())?
+            } else {
+                None
+            };
             let def = vault.add_custom_provider(CustomProvider {
                 id: a.id,
                 issuer: a.issuer,
@@ -133,7 +142,11 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
                 client_id: a.client_id,
                 client_secret: read_secret_file(a.client_secret_file)?,
                 auth_mode: Some(a.auth_mode.into()),
+                replace: a.replace,
             })?;
+            if let Some(what) = replacing {
+                eprintln!("Replaced: {what}.");
+            }
             match def.auth_mode {
                 AuthMode::Oauth2 => println!(
                     "Added provider {} (authorization endpoint {}).",

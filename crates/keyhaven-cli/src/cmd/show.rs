@@ -29,6 +29,9 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
     println!("Connection  {}", s.id);
     println!("Provider    {}", s.provider);
     println!("Account     {}", s.account);
+    if !s.instance.is_empty() {
+        println!("Instance    {}", s.instance);
+    }
     println!("Status      {}", s.status);
     println!(
         "Expires     {}",

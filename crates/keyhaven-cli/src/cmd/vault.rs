@@ -1,12 +1,14 @@
 //! `keyhaven vault status|rekey|export|import`: look at the vault itself, change its key, and
 //! move everything in and out as an encrypted (age) backup.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+use keyhaven_core::vault::backup::ImportReport;
 use keyhaven_core::vault::{KeySourceInfo, RekeyStep, VaultStatus};
 
 use super::{Ctx, print_json};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::passphrase::backup_passphrase;
 
 /// `keyhaven vault ...`
@@ -42,14 +44,21 @@ pub enum VaultCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Merge an encrypted backup into this vault, reporting what was added, updated or skipped.
-    /// A damaged file or a wrong passphrase changes nothing.
+    /// Merge an encrypted backup into this vault, reporting what was added, updated, skipped or
+    /// refused. A damaged file or a wrong passphrase changes nothing. On a terminal, what the
+    /// import would change is shown first and applied only when you confirm.
     Import {
         /// The backup file.
         file: PathBuf,
         /// Read the backup passphrase from FILE (else asked on the terminal).
         #[arg(long, value_name = "FILE", env = "KEYHAVEN_BACKUP_PASSPHRASE_FILE")]
         backup_passphrase_file: Option<PathBuf>,
+        /// Only show what the import would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply without asking, even on a terminal.
+        #[arg(long, short = 'y')]
+        yes: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -113,32 +122,81 @@ pub fn run(ctx: &Ctx, cmd: VaultCommand) -> CliResult {
         VaultCommand::Import {
             file,
             backup_passphrase_file,
+            dry_run,
+            yes,
             json,
         } => {
             let mut vault = ctx.open_vault()?;
             let pass = backup_passphrase(backup_passphrase_file.as_ref(), false)?;
+            // SEC-40: show what a backup would change before it changes anything.
+            let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+            if dry_run || (interactive && !yes) {
+                let plan = vault.preview_backup_import(&file, &pass)?;
+                if dry_run {
+                    return print_import(&plan, json, true);
+                }
+                print_import_to_stderr(&plan);
+                if plan.added.is_empty() && plan.updated.is_empty() {
+                    eprintln!("Nothing to import.");
+                    return Ok(());
+                }
+                eprint!("Apply these changes? [y/N] ");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+                    return Err(CliError::Declined(
+                        "not imported: nothing was changed".into(),
+                    ));
+                }
+            }
             let report = vault.import_backup(&file, &pass)?;
-            if json {
-                return print_json(&report);
-            }
-            for a in &report.added {
-                println!("added    {a}");
-            }
-            for u in &report.updated {
-                println!("updated  {u}");
-            }
-            for (s, why) in &report.skipped {
-                println!("skipped  {s} ({why})");
-            }
-            println!(
-                "{} added, {} updated, {} skipped.",
-                report.added.len(),
-                report.updated.len(),
-                report.skipped.len()
-            );
-            Ok(())
+            print_import(&report, json, false)
         }
     }
+}
+
+/// The import report (or, with `plan`, what an import would do) on stdout.
+fn print_import(r: &ImportReport, json: bool, plan: bool) -> CliResult {
+    if json {
+        return print_json(r);
+    }
+    let mut out = std::io::stdout().lock();
+    write_import(&mut out, r, plan)?;
+    Ok(())
+}
+
+fn print_import_to_stderr(r: &ImportReport) {
+    let _ = write_import(&mut std::io::stderr().lock(), r, true);
+}
+
+fn write_import(out: &mut dyn Write, r: &ImportReport, plan: bool) -> std::io::Result<()> {
+    let (add, update) = if plan {
+        ("would add    ", "would update ")
+    } else {
+        ("added    ", "updated  ")
+    };
+    for a in &r.added {
+        writeln!(out, "{add}{a}")?;
+    }
+    for u in &r.updated {
+        writeln!(out, "{update}{u}")?;
+    }
+    for (s, why) in &r.skipped {
+        writeln!(out, "skipped  {s} ({why})")?;
+    }
+    for (s, why) in &r.refused {
+        writeln!(out, "refused  {s} ({why})")?;
+    }
+    writeln!(
+        out,
+        "{} {}, {} {}, {} skipped, {} refused.",
+        r.added.len(),
+        if plan { "to add" } else { "added" },
+        r.updated.len(),
+        if plan { "to update" } else { "updated" },
+        r.skipped.len(),
+        r.refused.len()
+    )
 }
 
 fn print_status(s: &VaultStatus) {

@@ -140,6 +140,10 @@ impl ProviderDef {
             ));
         }
         for (name, var) in &self.variables {
+            // SEC-40: a variable's name appears in templates and in the connection's instance.
+            if !is_portable_name(name) {
+                return Err(format!("variable {name:?}: not a portable name"));
+            }
             let re = anchored(&var.pattern).map_err(|e| format!("variable {name}: {e}"))?;
             if !re.is_match(&var.example) {
                 return Err(format!(
@@ -494,6 +498,16 @@ fn expand(template: &str, vars: &BTreeMap<String, String>, provider: &str) -> Re
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: what every shell accepts as a variable name, and what a template
+/// variable may be called (SEC-40, SEC-41).
+pub fn is_portable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Compiles a pattern anchored at both ends.

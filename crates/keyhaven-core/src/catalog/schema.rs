@@ -187,7 +187,7 @@ pub struct CredentialField {
     pub permissions: Option<String>,
 }
 
-/// How a live check authenticates (issue 5). Each names a scheme from the provider's own API
+/// How a live check of `credentials add` authenticates. Each names a scheme from the provider's own API
 /// documentation; the credential field names each scheme reads are fixed (see the variants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

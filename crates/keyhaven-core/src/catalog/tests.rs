@@ -64,14 +64,16 @@ fn every_oauth_entry_builds_its_authorization_url() {
             continue;
         };
         let redirect = match def.redirects[0] {
-            RedirectKind::DeepLink => "dev.keyhaven:/oauth/callback",
-            RedirectKind::Loopback => "http://127.0.0.1:53682/callback",
+            RedirectKind::DeepLink => {
+                crate::flows::callback::deep_link_redirect(&def.id, &resolved.vars)
+            }
+            RedirectKind::Loopback => "http://127.0.0.1:53682/callback".to_string(),
         };
         let url = build_authorization_url(
             def,
             auth,
             "client-123",
-            redirect,
+            &redirect,
             &def.scopes,
             "state-abc",
             "challenge-xyz",

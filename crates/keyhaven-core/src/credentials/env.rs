@@ -1,6 +1,11 @@
 //! Handing credentials to tools: the environment variables the provider's own CLI and Terraform
 //! provider read (catalog `env`), for `keyhaven env` and `keyhaven exec`, and the quoting that
 //! makes printing them safe.
+//!
+//! Values are quoted; names cannot be, so a name is checked twice (SEC-41): an [`EnvVar`] can
+//! only be made with a portable name (`[A-Za-z_][A-Za-z0-9_]*`), and the writers check again.
+//! A definition that named `X=$(...) #` would otherwise run code under
+//! `eval "$(keyhaven env ...)"`.
 
 use std::collections::BTreeMap;
 
@@ -13,10 +18,46 @@ use crate::vault::Vault;
 
 /// One variable: name and value (secret or not, always handled as if secret).
 pub struct EnvVar {
+    name: String,
+    value: Zeroizing<String>,
+}
+
+impl EnvVar {
+    /// A variable; refuses a name that is not portable (SEC-41).
+    pub fn new(name: &str, value: Zeroizing<String>) -> Result<EnvVar> {
+        check_name(name)?;
+        Ok(EnvVar {
+            name: name.to_string(),
+            value,
+        })
+    }
+
     /// Variable name, e.g. `HCLOUD_TOKEN`.
-    pub name: String,
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Its value.
-    pub value: Zeroizing<String>,
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// Name and value, for a process's environment.
+    pub fn into_parts(self) -> (String, Zeroizing<String>) {
+        (self.name, self.value)
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if crate::catalog::is_portable_name(name) {
+        Ok(())
+    } else {
+        Err(Error::Catalog {
+            reason: format!(
+                "refusing to write the environment variable name {name:?}: not a portable name"
+            ),
+        })
+    }
 }
 
 impl std::fmt::Debug for EnvVar {
@@ -71,10 +112,7 @@ pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Ve
                 .map(|v| String::from_utf8_lossy(v.expose_secret()).into_owned()),
         };
         if let Some(value) = value {
-            out.push(EnvVar {
-                name: name.clone(),
-                value: Zeroizing::new(value),
-            });
+            out.push(EnvVar::new(name, Zeroizing::new(value))?);
         }
     }
     let names: Vec<&str> = out.iter().map(|v| v.name.as_str()).collect();
@@ -89,20 +127,22 @@ pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Ve
 
 /// `export NAME='value'`: POSIX single quotes keep every byte literal (newlines, `$()`, `\``);
 /// a single quote is closed, escaped and reopened.
-pub fn sh_line(v: &EnvVar) -> Zeroizing<String> {
-    Zeroizing::new(format!(
+pub fn sh_line(v: &EnvVar) -> Result<Zeroizing<String>> {
+    check_name(&v.name)?;
+    Ok(Zeroizing::new(format!(
         "export {}='{}'",
         v.name,
         v.value.replace('\'', "'\\''")
-    ))
+    )))
 }
 
 /// `NAME='value'` when that is unambiguous (no quote, no line break), else
 /// `NAME="..."` with `\\`, `\"`, `\$`, `\n` and `\r` escaped: what the common dotenv parsers
 /// (python-dotenv, Node's dotenv, docker compose) read back as the same bytes.
-pub fn dotenv_line(v: &EnvVar) -> Zeroizing<String> {
+pub fn dotenv_line(v: &EnvVar) -> Result<Zeroizing<String>> {
+    check_name(&v.name)?;
     if !v.value.contains(['\'', '\n', '\r']) {
-        return Zeroizing::new(format!("{}='{}'", v.name, v.value.as_str()));
+        return Ok(Zeroizing::new(format!("{}='{}'", v.name, v.value.as_str())));
     }
     let mut s = String::with_capacity(v.value.len() + 8);
     for c in v.value.chars() {
@@ -115,7 +155,7 @@ pub fn dotenv_line(v: &EnvVar) -> Zeroizing<String> {
             c => s.push(c),
         }
     }
-    Zeroizing::new(format!("{}=\"{}\"", v.name, s))
+    Ok(Zeroizing::new(format!("{}=\"{}\"", v.name, s)))
 }
 
 #[cfg(test)]
@@ -123,9 +163,38 @@ mod tests {
     use super::*;
 
     fn var(value: &str) -> EnvVar {
-        EnvVar {
-            name: "X".into(),
-            value: Zeroizing::new(value.into()),
+        EnvVar::new("X", Zeroizing::new(value.into())).unwrap()
+    }
+
+    #[test]
+    fn hostile_names_are_refused_when_made_and_when_written() {
+        for name in [
+            "X=$(touch /tmp/pwned) #",
+            "A B",
+            "1X",
+            "",
+            "X;Y",
+            "X\nY",
+            "Ä",
+        ] {
+            assert!(
+                EnvVar::new(name, Zeroizing::new("v".into())).is_err(),
+                "{name:?}"
+            );
+            let forged = EnvVar {
+                name: name.into(),
+                value: Zeroizing::new("v".into()),
+            };
+            assert!(
+                sh_line(&forged).is_err() && dotenv_line(&forged).is_err(),
+                "{name:?}"
+            );
+        }
+        for name in ["HCLOUD_TOKEN", "_x", "aws_region2"] {
+            assert!(
+                EnvVar::new(name, Zeroizing::new("v".into())).is_ok(),
+                "{name:?}"
+            );
         }
     }
 
@@ -141,7 +210,7 @@ mod tests {
             "\\'\"",
             "",
         ] {
-            let line = sh_line(&var(hostile));
+            let line = sh_line(&var(hostile)).unwrap();
             let out = std::process::Command::new("sh")
                 .arg("-c")
                 .arg(format!("{}\nprintf %s \"$X\"", line.as_str()))
@@ -165,6 +234,8 @@ mod tests {
                 token_type: Some("bearer".into()),
                 expires_at: None,
                 extra: serde_json::json!({}),
+                vars: Default::default(),
+                issued_with: Default::default(),
                 fields: vec![(
                     "access_token".into(),
                     FieldValue::Secret(crate::secret::SecretBytes::from("gho_abc".to_string())),
@@ -172,9 +243,9 @@ mod tests {
             })
             .unwrap();
         let vars = environment(&mut vault, &id, "env").unwrap();
-        let names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+        let names: Vec<&str> = vars.iter().map(|v| v.name()).collect();
         assert_eq!(names, ["GH_TOKEN", "GITHUB_TOKEN"]);
-        assert!(vars.iter().all(|v| v.value.as_str() == "gho_abc"));
+        assert!(vars.iter().all(|v| v.value() == "gho_abc"));
         assert!(!format!("{vars:?}").contains("gho_abc"), "Debug redacts");
         let audit = vault.audit_events(Some(&id)).unwrap();
         assert!(audit.iter().any(|e| e.action == "credentials.env"));
@@ -182,9 +253,9 @@ mod tests {
 
     #[test]
     fn dotenv_escapes_quotes_newlines_and_dollars() {
-        assert_eq!(dotenv_line(&var("abc$x")).as_str(), "X='abc$x'");
+        assert_eq!(dotenv_line(&var("abc$x")).unwrap().as_str(), "X='abc$x'");
         assert_eq!(
-            dotenv_line(&var("a'b\n$c\"\\")).as_str(),
+            dotenv_line(&var("a'b\n$c\"\\")).unwrap().as_str(),
             "X=\"a'b\\n\\$c\\\"\\\\\""
         );
     }

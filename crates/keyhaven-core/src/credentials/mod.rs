@@ -15,6 +15,7 @@ use crate::connections::{ConnectionSummary, FieldValue, NewConnection};
 use crate::error::{Error, Result};
 use crate::flows::machine::{self, MachineCredentials};
 use crate::flows::token::Tokens;
+use crate::issued::IssuedWith;
 use crate::secret::SecretBytes;
 use crate::tokens::Endpoints;
 use crate::vault::Vault;
@@ -171,18 +172,15 @@ pub fn add(
         }
     }
     let mut extra = serde_json::Map::new();
-    if !resolved.vars.is_empty() {
-        extra.insert(
-            "keyhaven_vars".into(),
-            serde_json::to_value(&resolved.vars).unwrap_or_default(),
-        );
-    }
     let scopes = if opts.scopes.is_empty() {
         def.scopes.clone()
     } else {
         opts.scopes.clone()
     };
     let mut found = BTreeMap::new();
+    // SEC-39: what a machine grant's tokens are issued with (the token endpoint and the client);
+    // an API key is handed out, never sent anywhere by Keyhaven after this check.
+    let mut issued_with = IssuedWith::default();
     let (account, tokens) = match def.auth_mode {
         AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password => {
             let creds = MachineCredentials::from_fields(def.auth_mode, &def.id, |n| {
@@ -190,8 +188,21 @@ pub fn add(
                     .get(n)
                     .map(|v| SecretBytes::new(v.expose_secret().to_vec()))
             })?;
+            issued_with = IssuedWith::from_urls(
+                resolved.issuer.as_deref(),
+                resolved.token_url.as_deref(),
+                resolved.revocation_url.as_deref(),
+                Some(&creds.client_id),
+            );
             if opts.verify {
                 let endpoints = Endpoints::of(&def, &resolved.vars, false)?;
+                issued_with.token_origin = Some(crate::issued::origin(&endpoints.token_url));
+                if endpoints.revocation_known {
+                    issued_with.revocation_origin = endpoints
+                        .revocation_url
+                        .as_deref()
+                        .map(crate::issued::origin);
+                }
                 let mut req = endpoints.request(&def, &creds.client_id);
                 req.identity = def.identity.clone();
                 req.userinfo_url = endpoints.userinfo_url.clone();
@@ -264,6 +275,8 @@ pub fn add(
         expires_at: None,
         extra: serde_json::Value::Object(extra),
         fields: stored,
+        vars: resolved.vars.clone(),
+        issued_with,
     };
     if let Some(tokens) = tokens {
         attach_tokens(&mut new, tokens, &scopes);

@@ -92,6 +92,28 @@ fn open_with(browser: &str, url: &str) -> Result<()> {
     })
 }
 
+/// Whether the system hands `dev.keyhaven:` links to a handler (SEC-49): `Some(false)` when it
+/// surely does not, so a front end can say that the browser will not be able to bring a
+/// deep-link sign-in back (the person then pastes the address into `keyhaven handle-url`);
+/// `None` when this cannot be told here. Linux: `xdg-mime query default`.
+pub fn deep_link_handler_registered() -> Option<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        let out = Command::new("xdg-mime")
+            .args(["query", "default", "x-scheme-handler/dev.keyhaven"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        return Some(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
+    }
+    #[allow(unreachable_code)]
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! Parsing redirect URLs: deep links and loopback callbacks are attacker input (SEC-9, SEC-12).
 //!
 //! Accepted, and nothing else:
-//! - `dev.keyhaven:/oauth/callback?QUERY` (the custom scheme; no authority, exact path), or
+//! - `dev.keyhaven:/oauth/callback/PROVIDER[/VALUE...]?QUERY` (the custom scheme; no authority;
+//!   one path segment per authorization server, see [`deep_link_redirect`]), or
 //! - `http://127.0.0.1:PORT/callback?QUERY` / `http://[::1]:PORT/callback?QUERY` (loopback);
 //! - at most 8 KiB, no control characters or spaces, no fragment (a code in a fragment is the
 //!   implicit-grant shape and is refused), valid percent-encoding, every parameter at most once,
@@ -16,8 +17,48 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
-/// The custom-scheme redirect URI registered for Keyhaven (RFC 8252 §7.1, reverse domain).
-pub const DEEP_LINK_REDIRECT: &str = "dev.keyhaven:/oauth/callback";
+/// The common start of Keyhaven's custom-scheme redirect URIs (RFC 8252 §7.1, reverse domain).
+pub const DEEP_LINK_PREFIX: &str = "dev.keyhaven:/oauth/callback";
+/// Most path segments after [`DEEP_LINK_PREFIX`] (the provider id and its variables).
+const MAX_SEGMENTS: usize = 8;
+
+/// The deep-link redirect URI of one authorization server (SEC-42, RFC 9700 §4.4.2):
+/// `dev.keyhaven:/oauth/callback/<provider-id>`, plus one segment per template variable value
+/// (in variable-name order) for a templated provider, e.g.
+/// `dev.keyhaven:/oauth/callback/gitlab-self-managed/gitlab.example.com`.
+///
+/// Why distinct: with one shared redirect URI, an authorization server that does not send `iss`
+/// (RFC 9207) could answer for another one (a mix-up), and its code would be redeemed at the
+/// wrong token endpoint. Each server's response now arrives on a URI only that server's client
+/// registration has, and a flow refuses a response on any URI but its own before any request.
+pub fn deep_link_redirect(provider_id: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut uri = format!("{DEEP_LINK_PREFIX}/{}", segment(provider_id));
+    for value in vars.values() {
+        uri.push('/');
+        uri.push_str(&segment(value));
+    }
+    uri
+}
+
+/// The redirect URI to register for a templated provider before its values are known:
+/// `${name}` stands for each variable's value.
+pub fn deep_link_redirect_template(provider_id: &str, var_names: &[&str]) -> String {
+    let mut uri = format!("{DEEP_LINK_PREFIX}/{}", segment(provider_id));
+    for name in var_names {
+        uri.push_str(&format!("/${{{name}}}"));
+    }
+    uri
+}
+
+/// A path segment: unreserved characters kept, everything else percent-encoded.
+fn segment(value: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(value, KEEP).to_string()
+}
 /// Largest redirect URL accepted.
 pub const MAX_URL_LEN: usize = 8 * 1024;
 
@@ -97,18 +138,37 @@ pub fn parse(raw: &str) -> Result<CallbackParams> {
 
 /// The redirect URI part, checked against the two accepted shapes.
 fn normalize_base(base: &str) -> Result<String> {
-    if base == DEEP_LINK_REDIRECT {
+    if let Some(rest) = base.strip_prefix(DEEP_LINK_PREFIX) {
+        if rest.is_empty() {
+            return Err(bad(
+                "has no provider in its path (dev.keyhaven:/oauth/callback/PROVIDER); it \
+                 belongs to a sign-in started by an older Keyhaven: start again",
+            ));
+        }
+        let segments: Vec<&str> = rest.split('/').skip(1).collect();
+        let ok = rest.starts_with('/')
+            && segments.len() <= MAX_SEGMENTS
+            && segments.iter().all(|s| {
+                !s.is_empty()
+                    && *s != "."
+                    && *s != ".."
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b))
+            });
+        if !ok {
+            return Err(bad("wrong path for the dev.keyhaven: scheme (expected \
+                 dev.keyhaven:/oauth/callback/PROVIDER)"));
+        }
         return Ok(base.to_string());
     }
     let lower = base.to_ascii_lowercase();
     if lower.starts_with("dev.keyhaven:") {
-        return Err(bad(
-            "wrong path for the dev.keyhaven: scheme (expected dev.keyhaven:/oauth/callback)",
-        ));
+        return Err(bad("wrong path for the dev.keyhaven: scheme (expected \
+             dev.keyhaven:/oauth/callback/PROVIDER)"));
     }
-    let rest = base
-        .strip_prefix("http://")
-        .ok_or_else(|| bad("not a Keyhaven redirect (expected dev.keyhaven:/oauth/callback)"))?;
+    let rest = base.strip_prefix("http://").ok_or_else(|| {
+        bad("not a Keyhaven redirect (expected dev.keyhaven:/oauth/callback/PROVIDER)")
+    })?;
     let (authority, path) = rest.split_once('/').ok_or_else(|| bad("no path"))?;
     if path != "callback" {
         return Err(bad(
@@ -188,11 +248,20 @@ mod tests {
     #[test]
     fn accepts_the_two_redirect_shapes() {
         let p =
-            parse("dev.keyhaven:/oauth/callback?code=abc&state=xyz&iss=https%3A%2F%2Fas").unwrap();
+            parse("dev.keyhaven:/oauth/callback/testas?code=abc&state=xyz&iss=https%3A%2F%2Fas")
+                .unwrap();
         assert_eq!(p.state, "xyz");
         assert_eq!(p.code.as_deref().map(|s| s.as_str()), Some("abc"));
         assert_eq!(p.iss.as_deref(), Some("https://as"));
-        assert_eq!(p.redirect_uri, DEEP_LINK_REDIRECT);
+        assert_eq!(p.redirect_uri, "dev.keyhaven:/oauth/callback/testas");
+        let p = parse(
+            "dev.keyhaven:/oauth/callback/gitlab-self-managed/git.example%3A8443?code=c&state=s",
+        )
+        .unwrap();
+        assert_eq!(
+            p.redirect_uri,
+            "dev.keyhaven:/oauth/callback/gitlab-self-managed/git.example%3A8443"
+        );
         let p = parse("http://127.0.0.1:4567/callback?state=s&error=access_denied&error_description=No+thanks").unwrap();
         assert_eq!(p.redirect_uri, "http://127.0.0.1:4567/callback");
         assert_eq!(p.error_description.as_deref(), Some("No thanks"));
@@ -211,37 +280,52 @@ mod tests {
                 "wrong path",
             ),
             ("dev.keyhaven:/oauth/other?code=c&state=s", "wrong path"),
+            ("dev.keyhaven:/oauth/callback?code=c&state=s", "no provider"),
+            ("dev.keyhaven:/oauth/callback/?code=c&state=s", "wrong path"),
             (
-                "dev.keyhaven:/oauth/callback?code=c&code=d&state=s",
+                "dev.keyhaven:/oauth/callback/a//b?code=c&state=s",
+                "wrong path",
+            ),
+            (
+                "dev.keyhaven:/oauth/callback/a/../b?code=c&state=s",
+                "wrong path",
+            ),
+            (
+                "dev.keyhaven:/oauth/callback/a/b@c?code=c&state=s",
+                "wrong path",
+            ),
+            ("dev.keyhaven:/oauth/callbackx?code=c&state=s", "wrong path"),
+            (
+                "dev.keyhaven:/oauth/callback/p?code=c&code=d&state=s",
                 "repeats a parameter",
             ),
             (
-                "dev.keyhaven:/oauth/callback?code=c&state=s&state=t",
+                "dev.keyhaven:/oauth/callback/p?code=c&state=s&state=t",
                 "repeats a parameter",
             ),
             (
-                "dev.keyhaven:/oauth/callback?code=%zz&state=s",
+                "dev.keyhaven:/oauth/callback/p?code=%zz&state=s",
                 "invalid percent-encoding",
             ),
             (
-                "dev.keyhaven:/oauth/callback?code=%4&state=s",
+                "dev.keyhaven:/oauth/callback/p?code=%4&state=s",
                 "invalid percent-encoding",
             ),
-            ("dev.keyhaven:/oauth/callback?code=a%00b&state=s", "NUL"),
+            ("dev.keyhaven:/oauth/callback/p?code=a%00b&state=s", "NUL"),
             (
-                "dev.keyhaven:/oauth/callback?code=a%ffb&state=s",
+                "dev.keyhaven:/oauth/callback/p?code=a%ffb&state=s",
                 "not UTF-8",
             ),
-            ("dev.keyhaven:/oauth/callback#code=c&state=s", "fragment"),
-            ("dev.keyhaven:/oauth/callback?state=s#code=c", "fragment"),
-            ("dev.keyhaven:/oauth/callback?code=c", "no state"),
+            ("dev.keyhaven:/oauth/callback/p#code=c&state=s", "fragment"),
+            ("dev.keyhaven:/oauth/callback/p?state=s#code=c", "fragment"),
+            ("dev.keyhaven:/oauth/callback/p?code=c", "no state"),
             (
-                "dev.keyhaven:/oauth/callback?state=s",
+                "dev.keyhaven:/oauth/callback/p?state=s",
                 "neither a code nor an error",
             ),
-            ("dev.keyhaven:/oauth/callback", "no query"),
+            ("dev.keyhaven:/oauth/callback/p", "no query"),
             (
-                "dev.keyhaven:/oauth/callback?code=c&state=s\" --flag=x",
+                "dev.keyhaven:/oauth/callback/p?code=c&state=s\" --flag=x",
                 "spaces, quotes",
             ),
             (
@@ -254,7 +338,7 @@ mod tests {
                 "https://127.0.0.1:80/callback?code=c&state=s",
                 "not a Keyhaven redirect",
             ),
-            ("dev.keyhaven:/oauth/callback?code=c\0&state=s", "control"),
+            ("dev.keyhaven:/oauth/callback/p?code=c\0&state=s", "control"),
         ];
         for (url, want) in cases {
             let e = err(url);
@@ -262,15 +346,41 @@ mod tests {
             assert!(!e.contains("code=c"), "echoes the URL: {e}");
         }
         let huge = format!(
-            "dev.keyhaven:/oauth/callback?state=s&code={}",
+            "dev.keyhaven:/oauth/callback/p?state=s&code={}",
             "a".repeat(1 << 20)
         );
         assert!(err(&huge).contains("8 KiB"));
     }
 
     #[test]
+    fn each_server_gets_its_own_deep_link_uri_that_parses_back() {
+        let mut vars = BTreeMap::new();
+        assert_eq!(
+            deep_link_redirect("github", &vars),
+            "dev.keyhaven:/oauth/callback/github"
+        );
+        vars.insert("host".to_string(), "git.example:8443".to_string());
+        let a = deep_link_redirect("gitlab-self-managed", &vars);
+        vars.insert("host".to_string(), "git.other".to_string());
+        let b = deep_link_redirect("gitlab-self-managed", &vars);
+        assert_ne!(a, b, "two hosts, two URIs");
+        for uri in [a, b] {
+            let p = parse(&format!("{uri}?code=c&state=s")).unwrap();
+            assert_eq!(p.redirect_uri, uri);
+        }
+        assert_eq!(
+            deep_link_redirect_template("gitlab-self-managed", &["host"]),
+            "dev.keyhaven:/oauth/callback/gitlab-self-managed/${host}"
+        );
+        // A value that would add path segments or a query is encoded into one segment.
+        vars.insert("host".to_string(), "a/b?c".to_string());
+        let u = deep_link_redirect("x", &vars);
+        assert_eq!(u, "dev.keyhaven:/oauth/callback/x/a%2Fb%3Fc");
+    }
+
+    #[test]
     fn debug_redacts_code_and_state() {
-        let p = parse("dev.keyhaven:/oauth/callback?code=SECRETCODE&state=SECRETSTATE").unwrap();
+        let p = parse("dev.keyhaven:/oauth/callback/p?code=SECRETCODE&state=SECRETSTATE").unwrap();
         let d = format!("{p:?}");
         assert!(
             !d.contains("SECRETCODE") && !d.contains("SECRETSTATE"),

@@ -35,7 +35,6 @@ use crate::catalog::{AuthMode, ProviderDef, RedirectKind, discovery};
 use crate::connections::{ConnectionSummary, FieldValue, NewConnection};
 use crate::error::{Error, Result};
 use crate::vault::Vault;
-use callback::DEEP_LINK_REDIRECT;
 use loopback::{Loopback, Reply};
 use pending::{FLOW_TTL_SECS, FlowRequest, PendingFlow};
 use token::ClientAuth;
@@ -111,10 +110,11 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
         RedirectKind::Loopback => Some(Loopback::bind()?),
         RedirectKind::DeepLink => None,
     };
+    // SEC-42: the deep-link URI names this authorization server (provider and instance).
     let redirect_uri = loopback
         .as_ref()
         .map(Loopback::redirect_uri)
-        .unwrap_or_else(|| DEEP_LINK_REDIRECT.to_string());
+        .unwrap_or_else(|| callback::deep_link_redirect(&def.id, &p.resolved.vars));
 
     // SEC-1: S256 over a 256-bit verifier; SEC-2: 256-bit state; OIDC nonce.
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -189,7 +189,24 @@ impl Prepared {
             token_params: self.def.token_params.clone(),
             identity: self.def.identity.clone(),
             openid: self.openid,
+            issued_with: self.issued_with(),
         }
+    }
+
+    /// What the tokens of this grant are issued with (SEC-39): the issuer, the token and
+    /// revocation endpoints' origins, and the client.
+    pub(crate) fn issued_with(&self) -> crate::issued::IssuedWith {
+        let revocation = self.resolved.revocation_url.clone().or_else(|| {
+            self.meta
+                .as_ref()
+                .and_then(|m| m.revocation_endpoint.clone())
+        });
+        crate::issued::IssuedWith::from_urls(
+            self.resolved.issuer.as_deref(),
+            Some(&self.token_url),
+            revocation.as_deref(),
+            Some(&self.client.client_id),
+        )
     }
 }
 
@@ -203,7 +220,13 @@ pub(crate) fn prepare(
 ) -> Result<Prepared> {
     let client = vault.provider_client(&def.id)?;
     let example_redirect = match kind {
-        Some(RedirectKind::DeepLink) => DEEP_LINK_REDIRECT.to_string(),
+        Some(RedirectKind::DeepLink) => match def.resolve(&opts.vars) {
+            Ok(r) => callback::deep_link_redirect(&def.id, &r.vars),
+            Err(_) => callback::deep_link_redirect_template(
+                &def.id,
+                &def.variables.keys().map(String::as_str).collect::<Vec<_>>(),
+            ),
+        },
         Some(RedirectKind::Loopback) => "http://127.0.0.1/callback (any port)".to_string(),
         None => "(none needed for the device flow)".to_string(),
     };
@@ -432,14 +455,8 @@ pub(crate) fn save_tokens(
     let granted = tokens.granted_scopes(&request.scopes);
     let expires_at = tokens.expires_in.map(|s| pending::now() + s);
     let token_type = tokens.token_type.clone();
-    let mut extra = std::mem::take(&mut tokens.extra);
+    let extra = std::mem::take(&mut tokens.extra);
     let fields = token_fields(tokens);
-    if !request.vars.is_empty() {
-        extra.insert(
-            "keyhaven_vars".into(),
-            serde_json::to_value(&request.vars).unwrap_or(Value::Null),
-        );
-    }
     let id = vault.save_connection(NewConnection {
         provider_id: provider,
         account,
@@ -450,6 +467,8 @@ pub(crate) fn save_tokens(
         expires_at,
         extra: Value::Object(extra),
         fields,
+        vars: request.vars.clone(),
+        issued_with: request.issued_with.clone(),
     })?;
     vault
         .connection_summary(&id)?

@@ -1,5 +1,5 @@
 //! Pending authorization flows, kept in the vault so that whichever process receives the
-//! redirect can finish the flow (DESIGN.md, Flows; SEC-2).
+//! redirect can finish the flow (docs/design.md, Flows; SEC-2).
 //!
 //! A flow is consumed by value in one `BEGIN IMMEDIATE` transaction (`DELETE … RETURNING`):
 //! of two processes delivering the same callback at once, exactly one gets the flow and makes
@@ -37,6 +37,10 @@ pub(crate) struct FlowRequest {
     pub token_params: std::collections::BTreeMap<String, String>,
     pub identity: Option<Identity>,
     pub openid: bool,
+    /// What the tokens will be issued with (SEC-39), recorded on the new connection. Default for
+    /// flows stored by an older build (they expire within 10 minutes anyway).
+    #[serde(default)]
+    pub issued_with: crate::issued::IssuedWith,
 }
 
 #[cfg(test)]
@@ -56,6 +60,7 @@ impl FlowRequest {
             token_params: Default::default(),
             identity: None,
             openid: false,
+            issued_with: Default::default(),
         }
     }
 }

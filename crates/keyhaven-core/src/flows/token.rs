@@ -325,7 +325,30 @@ pub(crate) fn verify_id_token(
     let payload = text.split('.').nth(1).unwrap_or_default();
     let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
         .map_err(|_| invalid("payload is not base64url".into()))?;
-    serde_json::from_slice(&bytes).map_err(|_| invalid("payload is not JSON".into()))
+    let claims: Value =
+        serde_json::from_slice(&bytes).map_err(|_| invalid("payload is not JSON".into()))?;
+    check_azp_and_iat(&claims, client_id, crate::flows::pending::now())?;
+    Ok(claims)
+}
+
+/// What openidconnect 4 leaves to the caller (SEC-6, OIDC Core §3.1.3.7 items 5 and 10): an
+/// `azp` present must be our client id, and `iat` must not lie in the future beyond the
+/// 5-minute leeway.
+fn check_azp_and_iat(claims: &Value, client_id: &str, now: i64) -> Result<()> {
+    let invalid = |reason: &str| Error::IdTokenInvalid {
+        reason: reason.into(),
+    };
+    match claims.get("azp") {
+        None => {}
+        Some(Value::String(azp)) if azp == client_id => {}
+        Some(_) => return Err(invalid("its azp names another client")),
+    }
+    if let Some(iat) = claims.get("iat").and_then(Value::as_i64)
+        && iat > now + 300
+    {
+        return Err(invalid("it was issued in the future (iat)"));
+    }
+    Ok(())
 }
 
 fn fetch_jwks(jwks_uri: &str) -> Result<CoreJsonWebKeySet> {
@@ -435,6 +458,20 @@ fn userinfo(provider: &str, req: &FlowRequest, tokens: &Tokens) -> Result<Value>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn azp_must_be_ours_and_iat_not_in_the_future() {
+        let now = 1_000_000;
+        let ok = serde_json::json!({"azp": "app", "iat": now});
+        assert!(check_azp_and_iat(&ok, "app", now).is_ok());
+        assert!(check_azp_and_iat(&serde_json::json!({}), "app", now).is_ok());
+        let other = serde_json::json!({"azp": "someone-else"});
+        assert!(check_azp_and_iat(&other, "app", now).is_err());
+        let future = serde_json::json!({"iat": now + 301});
+        assert!(check_azp_and_iat(&future, "app", now).is_err());
+        let skew = serde_json::json!({"iat": now + 299});
+        assert!(check_azp_and_iat(&skew, "app", now).is_ok());
+    }
 
     fn resp(status: u16, body: &str) -> http::Response {
         http::Response {

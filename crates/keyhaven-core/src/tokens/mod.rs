@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::flows::machine::{self, MachineCredentials};
 use crate::flows::pending::{FlowRequest, now};
 use crate::flows::token::{self, ClientAuth};
+use crate::issued::{IssuedWith, Partial, origin};
 use crate::secret::SecretBytes;
 use crate::vault::Vault;
 
@@ -60,62 +61,54 @@ struct Snapshot {
     refresh_token: Option<Zeroizing<Vec<u8>>>,
     vars: std::collections::BTreeMap<String, String>,
     scopes_granted: Vec<String>,
+    /// What it was issued with (SEC-39); empty for connections older than schema 3.
+    issued_with: IssuedWith,
 }
 
 fn snapshot(conn: &rusqlite::Connection, id: &str) -> Result<Snapshot> {
-    let row = conn
+    let snap = conn
         .prepare_cached(
             "SELECT provider_id, status, expires_at, updated_at, extra, scopes_granted,
-                    (SELECT value FROM connection_fields WHERE connection_id = c.id AND name = 'refresh_token'),
+                    (SELECT value FROM connection_fields WHERE connection_id = c.id AND name = 'refresh_token')
+                      AS refresh_token,
                     auth_mode,
-                    EXISTS (SELECT 1 FROM connection_fields WHERE connection_id = c.id AND name = 'access_token'),
-                    moved_at, retry_after, failures, last_error
+                    EXISTS (SELECT 1 FROM connection_fields WHERE connection_id = c.id AND name = 'access_token')
+                      AS has_access_token,
+                    moved_at, retry_after, failures, last_error, issued_with
              FROM connections c WHERE id = ?1",
         )?
-        .query_row(
-            [id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<Vec<u8>>>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, bool>(8)?,
-                    (
-                        r.get::<_, Option<i64>>(9)?,
-                        r.get::<_, Option<i64>>(10)?,
-                        r.get::<_, i64>(11)?,
-                        r.get::<_, Option<String>>(12)?,
-                    ),
-                ))
-            },
-        )
+        .query_row([id], |r| {
+            let extra: String = r.get("extra")?;
+            let extra: serde_json::Value = serde_json::from_str(&extra).unwrap_or_default();
+            let scopes: String = r.get("scopes_granted")?;
+            let issued: Option<String> = r.get("issued_with")?;
+            Ok(Snapshot {
+                provider_id: r.get("provider_id")?,
+                auth_mode: r.get("auth_mode")?,
+                has_access_token: r.get("has_access_token")?,
+                moved_at: r.get("moved_at")?,
+                retry_after: r.get("retry_after")?,
+                failures: r.get("failures")?,
+                last_error: r.get("last_error")?,
+                status: r.get("status")?,
+                expires_at: r.get("expires_at")?,
+                updated_at: r.get("updated_at")?,
+                refresh_token: r
+                    .get::<_, Option<Vec<u8>>>("refresh_token")?
+                    .map(Zeroizing::new),
+                vars: extra
+                    .get("keyhaven_vars")
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default(),
+                scopes_granted: serde_json::from_str(&scopes).unwrap_or_default(),
+                issued_with: issued
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default(),
+            })
+        })
         .optional()?
         .ok_or_else(|| Error::BadInput(format!("no connection {id}")))?;
-    let extra: serde_json::Value = serde_json::from_str(&row.4).unwrap_or_default();
-    let vars = extra
-        .get("keyhaven_vars")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default();
-    Ok(Snapshot {
-        provider_id: row.0,
-        auth_mode: row.7,
-        has_access_token: row.8,
-        moved_at: row.9.0,
-        retry_after: row.9.1,
-        failures: row.9.2,
-        last_error: row.9.3,
-        status: row.1,
-        expires_at: row.2,
-        updated_at: row.3,
-        refresh_token: row.6.map(Zeroizing::new),
-        vars,
-        scopes_granted: serde_json::from_str(&row.5).unwrap_or_default(),
-    })
+    Ok(snap)
 }
 
 fn read_field(conn: &rusqlite::Connection, id: &str, name: &str) -> Result<Option<SecretBytes>> {
@@ -145,11 +138,26 @@ pub struct TokenOptions {
 /// the margin. Recorded in the audit log as a hand-out.
 pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Result<SecretBytes> {
     let snap = snapshot(vault.conn(), conn_id)?;
-    let def = vault.provider_def(&snap.provider_id)?;
-    let margin = opts.margin_secs.unwrap_or(def.refresh.margin_secs) as i64;
     if snap.status == "needs_reauth" {
-        return Err(needs_reauth(conn_id, &snap.provider_id));
+        return Err(needs_reauth(conn_id, &snap));
     }
+    let def = vault.provider_def(&snap.provider_id)?;
+    // SEC-39: nothing is handed out for a connection whose provider was redefined.
+    let partial = current_partial(vault, &def, &snap, conn_id, None)?;
+    match verdict(conn_id, &snap, &partial) {
+        Ok(None) => {}
+        Ok(Some(filled)) => record_issued_with(vault.conn(), conn_id, &filled)?,
+        Err(e) => {
+            let actor = vault.actor();
+            let tx = vault
+                .conn_mut()
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            mark_provider_changed(&tx, actor, conn_id, &e)?;
+            tx.commit()?;
+            return Err(e);
+        }
+    }
+    let margin = opts.margin_secs.unwrap_or(def.refresh.margin_secs) as i64;
     if !snap.is_fresh(margin) {
         match snap.retry_after.filter(|t| *t > now()) {
             // SEC-35: the endpoint failed recently. A token still valid (only inside the margin)
@@ -173,6 +181,118 @@ pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Res
     record_hand_out(vault, conn_id)?;
     Ok(token)
 }
+
+/// The client id a connection's tokens are renewed and revoked with: the person's OAuth app for
+/// a browser connection, the connection's own client for a machine grant; `None` for API keys.
+fn connection_client_id(
+    vault: &Vault,
+    def: &ProviderDef,
+    snap: &Snapshot,
+    conn_id: &str,
+) -> Result<Option<String>> {
+    Ok(if snap.is_machine() {
+        read_field(vault.conn(), conn_id, "client_id")?
+            .map(|id| String::from_utf8_lossy(id.expose_secret()).into_owned())
+    } else if snap.auth_mode == "oauth2" {
+        vault.provider_client(&def.id)?.map(|c| c.client_id)
+    } else {
+        None
+    })
+}
+
+/// What can be said now about the server a connection would talk to (SEC-39): from resolved
+/// `endpoints` when the caller has them (refresh, revocation), else from the definition alone,
+/// with no network request (a hand-out), leaving out what only discovery would tell.
+fn current_partial(
+    vault: &Vault,
+    def: &ProviderDef,
+    snap: &Snapshot,
+    conn_id: &str,
+    endpoints: Option<&Endpoints>,
+) -> Result<Partial> {
+    let is_oauth = snap.auth_mode.starts_with("oauth2");
+    if !is_oauth {
+        return Ok(Partial::default());
+    }
+    let resolved = def.resolve(&snap.vars)?;
+    let client = connection_client_id(vault, def, snap, conn_id)?;
+    let (token, revocation) = match endpoints {
+        Some(e) => (
+            Some(Some(origin(&e.token_url))),
+            e.revocation_known
+                .then(|| e.revocation_url.as_deref().map(origin)),
+        ),
+        None => (
+            resolved.token_url.as_deref().map(|u| Some(origin(u))),
+            resolved.revocation_url.as_deref().map(|u| Some(origin(u))),
+        ),
+    };
+    Ok(Partial {
+        issuer: Some(resolved.issuer),
+        token_origin: token,
+        revocation_origin: revocation,
+        client_id: Some(client),
+    })
+}
+
+/// Compares the record with what is known now: `Ok(Some(filled))` when a part was seen for the
+/// first time, `Err(ProviderChanged)` when anything recorded differs.
+fn verdict(conn_id: &str, snap: &Snapshot, partial: &Partial) -> Result<Option<IssuedWith>> {
+    snap.issued_with
+        .check(partial)
+        .map_err(|reason| Error::ProviderChanged {
+            connection: conn_id.to_string(),
+            provider: snap.provider_id.clone(),
+            reason,
+            remedy: remedy(snap),
+        })
+}
+
+/// How to make a connection again: a browser sign-in, or its credentials typed in again.
+fn remedy(snap: &Snapshot) -> String {
+    if snap.auth_mode == "oauth2" {
+        format!("`keyhaven connect {}`", snap.provider_id)
+    } else {
+        format!("`keyhaven credentials add {}`", snap.provider_id)
+    }
+}
+
+fn record_issued_with(conn: &rusqlite::Connection, conn_id: &str, r: &IssuedWith) -> Result<()> {
+    conn.execute(
+        "UPDATE connections SET issued_with = ?2 WHERE id = ?1",
+        params![
+            conn_id,
+            serde_json::to_string(r).expect("strings serialize")
+        ],
+    )?;
+    Ok(())
+}
+
+/// The connection must be made again: its status says so, with the reason (SEC-39).
+fn mark_provider_changed(
+    tx: &rusqlite::Transaction<'_>,
+    actor: crate::Actor,
+    conn_id: &str,
+    e: &Error,
+) -> Result<()> {
+    let Error::ProviderChanged { reason, .. } = e else {
+        return Ok(());
+    };
+    tx.execute(
+        "UPDATE connections SET status = 'needs_reauth', last_error = ?2 WHERE id = ?1",
+        params![conn_id, format!("{PROVIDER_CHANGED}: {reason}")],
+    )?;
+    audit::record_on(
+        tx,
+        actor,
+        Some(conn_id),
+        "token.refused",
+        Some(PROVIDER_CHANGED),
+    )
+}
+
+/// The `last_error` prefix of a connection refused because its provider changed.
+const PROVIDER_CHANGED: &str = "provider_changed";
 
 /// Records a hand-out (last-used time and audit row) in one transaction.
 ///
@@ -289,10 +409,25 @@ pub fn refresh(vault: &mut Vault, conn_id: &str) -> Result<()> {
     refresh_inner(vault, conn_id, &def, None, true)
 }
 
-fn needs_reauth(conn_id: &str, provider: &str) -> Error {
+/// The error for a connection in `needs_reauth`: the provider's redefinition when that is why
+/// (SEC-39), else the refused refresh token.
+fn needs_reauth(conn_id: &str, snap: &Snapshot) -> Error {
+    if let Some(reason) = snap
+        .last_error
+        .as_deref()
+        .and_then(|e| e.strip_prefix(PROVIDER_CHANGED))
+        .and_then(|e| e.strip_prefix(": "))
+    {
+        return Error::ProviderChanged {
+            connection: conn_id.to_string(),
+            provider: snap.provider_id.clone(),
+            reason: reason.to_string(),
+            remedy: remedy(snap),
+        };
+    }
     Error::NeedsReauth {
         connection: conn_id.to_string(),
-        provider: provider.to_string(),
+        provider: snap.provider_id.clone(),
     }
 }
 
@@ -317,7 +452,7 @@ fn refresh_inner(
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let snap = snapshot(&tx, conn_id)?;
         if snap.status == "needs_reauth" {
-            return Err(needs_reauth(conn_id, &snap.provider_id));
+            return Err(needs_reauth(conn_id, &snap));
         }
         if let Some(at) = snap.moved_at {
             return Err(Error::Moved {
@@ -376,7 +511,9 @@ fn refresh_inner(
         )?;
         tx.commit()?;
 
-        // The network, outside any transaction.
+        // The network, outside any transaction: resolve the endpoints (discovery when the
+        // catalog has none), check them against what the connection was issued with (SEC-39:
+        // on any difference nothing is sent), then ask.
         let machine_client = match grant {
             Grant::Machine => read_field(vault.conn(), conn_id, "client_id")?.map(|id| {
                 (
@@ -388,10 +525,18 @@ fn refresh_inner(
             }),
             Grant::Refresh(_) => None,
         };
-        let result = match &grant {
-            Grant::Refresh(rt) => request_refresh(vault, def, &snap, rt),
-            Grant::Machine => request_machine_token(vault, def, &snap, conn_id),
-        };
+        let mut first_seen: Option<IssuedWith> = None;
+        let mut revocation_url: Option<String> = None;
+        let result = (|| -> Result<token::Tokens> {
+            let endpoints = Endpoints::of(def, &snap.vars, false)?;
+            let partial = current_partial(vault, def, &snap, conn_id, Some(&endpoints))?;
+            first_seen = verdict(conn_id, &snap, &partial)?;
+            revocation_url = endpoints.revocation_url.clone();
+            match &grant {
+                Grant::Refresh(rt) => request_refresh(vault, def, &endpoints, rt),
+                Grant::Machine => request_machine_token(vault, def, &endpoints, &snap, conn_id),
+            }
+        })();
 
         let tx = vault
             .conn_mut()
@@ -406,7 +551,20 @@ fn refresh_inner(
             // outlive the disconnect.
             tx.commit()?;
             if let Ok(tokens) = &result {
-                revoke::revoke_orphaned(vault, conn_id, def, &snap.vars, tokens, machine_client)?;
+                let client = match machine_client {
+                    Some(c) => Some(c),
+                    None => vault.provider_client(&def.id)?.map(|c| (c.client_id, None)),
+                };
+                revoke::revoke_orphaned(
+                    vault,
+                    conn_id,
+                    def,
+                    &snap.vars,
+                    tokens,
+                    client,
+                    revocation_url.as_deref(),
+                    snap.is_machine(),
+                )?;
             }
             return Err(revoke::disconnected_meanwhile(conn_id));
         }
@@ -434,6 +592,9 @@ fn refresh_inner(
                 }
                 // A narrower scope in the response is recorded; no scope means unchanged.
                 let scopes = tokens.granted_scopes(&snap.scopes_granted);
+                if let Some(r) = &first_seen {
+                    record_issued_with(&tx, conn_id, r)?;
+                }
                 // updated_at must change even within the same second: peers watch it.
                 let updated = (t).max(snap.updated_at + 1);
                 tx.execute(
@@ -451,10 +612,14 @@ fn refresh_inner(
                 tx.commit()?;
                 return Ok(());
             }
+            Err(e @ Error::ProviderChanged { .. }) => {
+                mark_provider_changed(&tx, actor, conn_id, &e)?;
+                tx.commit()?;
+                return Err(e);
+            }
             Err(Error::TokenEndpoint {
                 error, description, ..
             }) if error == "invalid_grant" => {
-                let provider = snap.provider_id.clone();
                 // Re-read first: a peer may have rotated the refresh token meanwhile.
                 let now_snap = snapshot(&tx, conn_id)?;
                 if let Grant::Refresh(rt) = &grant
@@ -475,7 +640,10 @@ fn refresh_inner(
                     Some("invalid_grant"),
                 )?;
                 tx.commit()?;
-                return Err(needs_reauth(conn_id, &provider));
+                return Err(Error::NeedsReauth {
+                    connection: conn_id.to_string(),
+                    provider: snap.provider_id.clone(),
+                });
             }
             Err(e @ Error::Http { .. }) if !retried_unknown_outcome && is_outcome_unknown(&e) => {
                 // SEC-30: the server may have rotated; try once more, then give up cleanly.
@@ -560,7 +728,8 @@ fn retry_after_secs(e: &Error) -> Option<i64> {
 
 /// A dropped connection after the request was sent: the server may have rotated (SEC-30), so
 /// one retry is worth it. A timeout is not retried: the whole call must fail within its 15 s
-/// budget (issue 4, Faults), and the next call tries again anyway.
+/// budget (a hung token endpoint must not hang `keyhaven token`), and the next call tries
+/// again anyway.
 fn is_outcome_unknown(e: &Error) -> bool {
     let text = e.to_string();
     !text.contains("timeout")
@@ -596,13 +765,13 @@ impl Snapshot {
 fn request_machine_token(
     vault: &Vault,
     def: &ProviderDef,
+    endpoints: &Endpoints,
     snap: &Snapshot,
     conn_id: &str,
 ) -> Result<token::Tokens> {
     let creds = MachineCredentials::from_fields(def.auth_mode, &def.id, |name| {
         read_field(vault.conn(), conn_id, name).ok().flatten()
     })?;
-    let endpoints = Endpoints::of(def, &snap.vars, false)?;
     let req = endpoints.request(def, &creds.client_id);
     let scopes: Vec<String> = if snap.scopes_granted.is_empty() {
         def.scopes.clone()
@@ -615,13 +784,12 @@ fn request_machine_token(
 fn request_refresh(
     vault: &Vault,
     def: &ProviderDef,
-    snap: &Snapshot,
+    endpoints: &Endpoints,
     refresh_token: &[u8],
 ) -> Result<token::Tokens> {
     let client = vault
         .provider_client(&def.id)?
         .ok_or_else(|| Error::BadInput(format!("no OAuth app configured for {}", def.id)))?;
-    let endpoints = Endpoints::of(def, &snap.vars, false)?;
     let req = endpoints.request(def, &client.client_id);
     let auth = ClientAuth {
         client_id: &client.client_id,
@@ -647,6 +815,9 @@ fn request_refresh(
 pub(crate) struct Endpoints {
     pub token_url: String,
     pub revocation_url: Option<String>,
+    /// Whether `revocation_url` is the provider's answer (the catalog's, or discovery's), not
+    /// merely "not looked up": only then is its absence compared (SEC-39).
+    pub revocation_known: bool,
     pub userinfo_url: Option<String>,
 }
 
@@ -680,6 +851,9 @@ impl Endpoints {
             .clone()
             .or_else(|| meta.as_ref().and_then(|m| m.userinfo_endpoint.clone()));
         Ok(Endpoints {
+            revocation_known: revocation_url.is_some()
+                || meta.is_some()
+                || resolved.issuer.is_none(),
             token_url,
             revocation_url,
             userinfo_url,
@@ -700,6 +874,7 @@ impl Endpoints {
             token_params: def.token_params.clone(),
             identity: None,
             openid: false,
+            issued_with: Default::default(),
         }
     }
 }
@@ -766,6 +941,8 @@ mod tests {
                     token_type: None,
                     expires_at: expires,
                     extra: serde_json::json!({}),
+                    vars: Default::default(),
+                    issued_with: Default::default(),
                     fields,
                 })
                 .unwrap()

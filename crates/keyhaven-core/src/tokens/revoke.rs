@@ -8,6 +8,12 @@
 //! means the token may still be live: it goes to a tombstone, retried later by
 //! [`retry_revocations`] until the provider confirms. The local copy is deleted in every case.
 //!
+//! **Only where they were issued (SEC-39).** Before anything is sent, the endpoints are checked
+//! against what the connection was issued with; a connection whose provider was redefined is
+//! deleted here without a request to the new server, and the report says so. A tombstone keeps
+//! the exact revocation URL and client id it was made with, so a retry never follows a later
+//! redefinition either.
+//!
 //! **A late refresh cannot bring tokens back.** Disconnect first takes the connection's refresh
 //! lease, so a refresh in flight (in any process) finishes and commits before the tokens are
 //! read; and a refresh whose answer arrives after the row is gone revokes what it received
@@ -19,7 +25,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::{Endpoints, holder_id, read_field, snapshot};
+use super::{Endpoints, current_partial, holder_id, read_field, snapshot, verdict};
 use crate::audit;
 use crate::catalog::ProviderDef;
 use crate::error::{Error, Result};
@@ -108,12 +114,22 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
     let client = revoking_client(vault, &def, conn_id, snap.is_machine())?;
     let mut tombstones = Vec::new();
     if !keep_remote {
-        let endpoint = Endpoints::of(&def, &snap.vars, true).map(|e| e.revocation_url);
+        // SEC-39: the endpoint must be where the tokens were issued; else nothing is sent.
+        let endpoint = Endpoints::of(&def, &snap.vars, true).and_then(|e| {
+            let partial = current_partial(vault, &def, &snap, conn_id, Some(&e))?;
+            verdict(conn_id, &snap, &partial)?;
+            Ok(e.revocation_url)
+        });
         for kind in ["refresh_token", "access_token"] {
             let Some(value) = read_field(vault.conn(), conn_id, kind)? else {
                 continue;
             };
             let outcome = match (&endpoint, &client) {
+                (Err(Error::ProviderChanged { reason, .. }), _) => Outcome::Refused(format!(
+                    "not sent: {} was redefined since this connection was made ({reason}); \
+                     revoke it at the server that issued it",
+                    def.id
+                )),
                 (Err(e), _) => {
                     Outcome::Uncertain(format!("could not find the revocation endpoint: {e}"))
                 }
@@ -138,7 +154,9 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
                     audit::record(vault, Some(conn_id), "token.revocation_failed", Some(kind))?;
                     report.retry_pending.push(kind.to_string());
                     report.not_revoked.push((kind.to_string(), reason.clone()));
-                    tombstones.push((kind, value, reason));
+                    // Only a checked endpoint is kept; "could not find it" retries discovery.
+                    let url = endpoint.as_ref().ok().cloned().flatten();
+                    tombstones.push((kind, value, reason, url));
                 }
             }
         }
@@ -151,15 +169,19 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
     let tx = vault
         .conn_mut()
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for (kind, value, reason) in &tombstones {
+    for (kind, value, reason, url) in &tombstones {
         insert_tombstone(
             &tx,
-            conn_id,
-            &def.id,
-            kind,
-            value,
-            client.as_ref().filter(|_| snap.is_machine()),
-            &vars,
+            &Tombstone {
+                conn_id,
+                provider: &def.id,
+                kind,
+                value,
+                client: client.as_ref(),
+                own_client: snap.is_machine(),
+                vars: &vars,
+                revocation_url: url.as_deref(),
+            },
             Some(reason),
         )?;
     }
@@ -262,33 +284,47 @@ fn revoke_one(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a tombstone keeps: the token, the client that authenticates its revocation (a machine
+/// connection's own id and secret; for a browser connection the app's client id only, its secret
+/// looked up again at retry time and used only if the app is still the same), and the
+/// revocation URL that was checked against the connection's record (SEC-39).
+struct Tombstone<'a> {
+    conn_id: &'a str,
+    provider: &'a str,
+    kind: &'a str,
+    value: &'a SecretBytes,
+    client: Option<&'a RevokingClient>,
+    /// The client is the connection's own (machine grant): keep its secret too.
+    own_client: bool,
+    vars: &'a str,
+    revocation_url: Option<&'a str>,
+}
+
 fn insert_tombstone(
     tx: &rusqlite::Transaction<'_>,
-    conn_id: &str,
-    provider: &str,
-    kind: &str,
-    value: &SecretBytes,
-    client: Option<&RevokingClient>,
-    vars: &str,
+    t: &Tombstone<'_>,
     reason: Option<&str>,
 ) -> Result<()> {
     tx.execute(
         "INSERT INTO revocation_tombstones (connection_id, provider_id, token_kind, token,
-           client_id, client_secret, vars, next_attempt_at, last_error, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)",
+           client_id, client_secret, vars, next_attempt_at, last_error, created_at, revocation_url,
+           own_client)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10, ?11)",
         params![
-            conn_id,
-            provider,
-            kind,
-            value.expose_secret(),
-            client.map(|c| c.client_id.as_str()),
-            client
+            t.conn_id,
+            t.provider,
+            t.kind,
+            t.value.expose_secret(),
+            t.client.map(|c| c.client_id.as_str()),
+            t.client
+                .filter(|_| t.own_client)
                 .and_then(|c| c.client_secret.as_ref())
                 .map(|s| s.expose_secret()),
-            vars,
+            t.vars,
             now(),
-            reason
+            reason,
+            t.revocation_url,
+            t.own_client
         ],
     )?;
     Ok(())
@@ -296,15 +332,19 @@ fn insert_tombstone(
 
 /// Called by a refresh whose answer arrived after its connection was deleted: the tokens it
 /// received are put in tombstones and revoked right away, so they never outlive the disconnect.
+/// `revocation_url`: the endpoint the refresh checked against the connection's record.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn revoke_orphaned(
     vault: &mut Vault,
     conn_id: &str,
     def: &ProviderDef,
     vars: &std::collections::BTreeMap<String, String>,
     tokens: &crate::flows::token::Tokens,
-    machine_client: Option<(String, Option<SecretBytes>)>,
+    client: Option<(String, Option<SecretBytes>)>,
+    revocation_url: Option<&str>,
+    own_client: bool,
 ) -> Result<()> {
-    let client = machine_client.map(|(client_id, client_secret)| RevokingClient {
+    let client = client.map(|(client_id, client_secret)| RevokingClient {
         client_id,
         client_secret,
     });
@@ -319,12 +359,16 @@ pub(super) fn revoke_orphaned(
         if let Some(value) = value {
             insert_tombstone(
                 &tx,
-                conn_id,
-                &def.id,
-                kind,
-                value,
-                client.as_ref(),
-                &vars,
+                &Tombstone {
+                    conn_id,
+                    provider: &def.id,
+                    kind,
+                    value,
+                    client: client.as_ref(),
+                    own_client,
+                    vars: &vars,
+                    revocation_url,
+                },
                 None,
             )?;
         }
@@ -368,11 +412,13 @@ pub fn retry_revocations(vault: &mut Vault, all: bool) -> Result<RetryReport> {
         client_secret: Option<SecretBytes>,
         vars: String,
         attempts: i64,
+        revocation_url: Option<String>,
+        own_client: bool,
     }
     let rows: Vec<Row> = {
         let mut stmt = vault.conn().prepare(
             "SELECT id, connection_id, provider_id, token_kind, token, client_id, client_secret,
-                    vars, attempts
+                    vars, attempts, revocation_url, own_client
              FROM revocation_tombstones WHERE ?1 OR next_attempt_at <= ?2
              ORDER BY id",
         )?;
@@ -387,6 +433,8 @@ pub fn retry_revocations(vault: &mut Vault, all: bool) -> Result<RetryReport> {
                 client_secret: r.get::<_, Option<Vec<u8>>>(6)?.map(SecretBytes::new),
                 vars: r.get(7)?,
                 attempts: r.get(8)?,
+                revocation_url: r.get(9)?,
+                own_client: r.get(10)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?
@@ -396,25 +444,49 @@ pub fn retry_revocations(vault: &mut Vault, all: bool) -> Result<RetryReport> {
         let name = format!("{}:{}", row.connection_id, row.kind);
         let outcome = (|| -> Result<Outcome> {
             let def = vault.provider_def(&row.provider_id)?;
-            let vars = serde_json::from_str(&row.vars).unwrap_or_default();
-            let Some(url) = Endpoints::of(&def, &vars, true)?.revocation_url else {
+            // SEC-39: the URL checked when the tombstone was made; only a tombstone that never
+            // had one (made before schema 3, or while discovery failed) resolves it now.
+            let url = match &row.revocation_url {
+                Some(url) => Some(url.clone()),
+                None => {
+                    let vars = serde_json::from_str(&row.vars).unwrap_or_default();
+                    Endpoints::of(&def, &vars, true)?.revocation_url
+                }
+            };
+            let Some(url) = url else {
                 return Ok(Outcome::Refused(format!(
                     "{} has no revocation endpoint",
                     def.name
                 )));
             };
-            let client = match row.client_id.clone() {
-                Some(client_id) => Some(RevokingClient {
+            let app = vault.provider_client(&def.id)?;
+            let client = match (row.own_client, row.client_id.clone(), app) {
+                // A machine connection's own client, kept whole.
+                (true, Some(client_id), _) => Some(RevokingClient {
                     client_id,
                     client_secret: row
                         .client_secret
                         .as_ref()
                         .map(|s| SecretBytes::new(s.expose_secret().to_vec())),
                 }),
-                None => vault.provider_client(&def.id)?.map(|c| RevokingClient {
-                    client_id: c.client_id,
-                    client_secret: c.client_secret,
+                // The person's app, only while it is still the one the tokens were issued to.
+                (false, Some(client_id), Some(app)) if app.client_id == client_id => {
+                    Some(RevokingClient {
+                        client_id,
+                        client_secret: app.client_secret,
+                    })
+                }
+                (false, Some(_), Some(_)) => {
+                    return Ok(Outcome::Refused(
+                        "the OAuth app was replaced since; revoke it at the provider".into(),
+                    ));
+                }
+                // Made before schema 3 (the client was not recorded): the app configured now.
+                (false, None, Some(app)) => Some(RevokingClient {
+                    client_id: app.client_id,
+                    client_secret: app.client_secret,
                 }),
+                _ => None,
             };
             Ok(match client {
                 Some(c) => revoke_one(&def, &url, &c, &row.kind, &row.token),

@@ -276,6 +276,22 @@ impl Vault {
         rekey::rekey(self, passphrases, on_step)
     }
 
+    /// Checks that `passphrase` is this vault's current passphrase, without changing anything
+    /// (the desktop app asks for it before a rekey: SEC-43). A keychain vault has none.
+    pub fn verify_passphrase(&self, passphrase: &Passphrase) -> Result<()> {
+        if !matches!(self.meta.key, KeySpec::Passphrase { .. }) {
+            return Err(Error::BadInput(
+                "this vault's key is in the OS keychain; it has no passphrase".into(),
+            ));
+        }
+        let key = passphrase::key_for(passphrase, &self.meta.key)?;
+        if key.matches_check_value(&self.meta.vault_id, self.meta.key.check()) {
+            Ok(())
+        } else {
+            Err(Error::WrongPassphrase { path: self.path() })
+        }
+    }
+
     /// The underlying connection, for the other core modules.
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn

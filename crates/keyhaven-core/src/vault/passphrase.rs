@@ -25,6 +25,7 @@ const SALT_LEN: usize = 16;
 
 /// Derives a key for a new passphrase vault and describes how, for the metadata.
 pub(crate) fn new_key(passphrase: &Passphrase, vault_id: &str) -> Result<(VaultKey, KeySpec)> {
+    passphrase.check_new()?;
     let mut salt = [0u8; SALT_LEN];
     getrandom::fill(&mut salt).map_err(|_| Error::Random)?;
     let salt_hex = hex::encode(salt);

@@ -8,7 +8,7 @@
 //! writes to it: an older Keyhaven must never "repair" a newer vault.
 
 use include_dir::{Dir, include_dir};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::Migrations;
 use std::sync::LazyLock;
 
@@ -44,17 +44,109 @@ pub(crate) fn migrate(conn: &mut Connection, path: &std::path::Path) -> Result<(
     if found == supported {
         return Ok(());
     }
-    MIGRATIONS.to_latest(conn).map_err(|e| match e {
+    // Foreign keys off while migrating: a migration that rebuilds a table (SQLite's documented
+    // create-copy-drop-rename) must not cascade the drop into the child tables. The pragma only
+    // takes effect outside a transaction, hence here and not in the SQL. Afterwards every
+    // reference is checked before the keys are on again.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let migrated = MIGRATIONS.to_latest(conn).map_err(|e| match e {
         rusqlite_migration::Error::RusqliteError { err, .. } => Error::Database(err),
         other => Error::Corrupt {
             path: path.to_path_buf(),
             reason: format!("schema migration failed: {other}"),
         },
-    })
+    });
+    let dangling: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    migrated?;
+    if let Some(table) = dangling {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("schema migration left dangling references in {table}"),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// Schema 3 rebuilds `connections` (SEC-45): every row, field, lease and tombstone survives,
+    /// the instance is computed from the stored variables the way `connections::instance_of`
+    /// does, and foreign keys are on again afterwards.
+    #[test]
+    fn schema_3_rebuilds_connections_without_losing_children() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        MIGRATIONS.to_version(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO connections (id, provider_id, account, auth_mode, extra, created_at, updated_at)
+                 VALUES ('c_1', 'gitlab-self-managed', 'alice', 'oauth2',
+                         '{"keyhaven_vars":{"host":"git.example","a":"1"},"scope":"x"}', 1, 2),
+                        ('c_2', 'github', 'alice', 'oauth2', '{}', 1, 2);
+               INSERT INTO connection_fields (connection_id, name, value, updated_at)
+                 VALUES ('c_1', 'access_token', x'01', 1), ('c_1', 'refresh_token', x'02', 1),
+                        ('c_2', 'access_token', x'03', 1);
+               INSERT INTO refresh_leases VALUES ('c_1', 'holder', 9);
+               INSERT INTO revocation_tombstones (connection_id, provider_id, token_kind, token,
+                   client_id, next_attempt_at, created_at)
+                 VALUES ('c_0', 'ccas', 'access_token', x'04', 'machine', 1, 1),
+                        ('c_9', 'testas', 'refresh_token', x'05', NULL, 1, 1);"#,
+        )
+        .unwrap();
+        migrate(&mut conn, std::path::Path::new("test.db")).unwrap();
+        assert_eq!(current_version(&conn).unwrap(), latest_version());
+        let instances: Vec<(String, String)> = conn
+            .prepare("SELECT id, instance FROM connections ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let vars: std::collections::BTreeMap<String, String> = [
+            ("host".into(), "git.example".into()),
+            ("a".into(), "1".into()),
+        ]
+        .into();
+        assert_eq!(
+            instances,
+            [
+                ("c_1".to_string(), crate::connections::instance_of(&vars)),
+                ("c_2".to_string(), String::new())
+            ]
+        );
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            count("SELECT count(*) FROM connection_fields"),
+            3,
+            "no cascade"
+        );
+        assert_eq!(count("SELECT count(*) FROM refresh_leases"), 1);
+        assert_eq!(
+            count("SELECT own_client FROM revocation_tombstones WHERE connection_id = 'c_0'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT own_client FROM revocation_tombstones WHERE connection_id = 'c_9'"),
+            0
+        );
+        assert_eq!(count("PRAGMA foreign_keys"), 1, "foreign keys are on again");
+        // The new identity: the same account at another host is another connection.
+        conn.execute(
+            "INSERT INTO connections (id, provider_id, instance, account, auth_mode, created_at, updated_at)
+             VALUES ('c_3', 'gitlab-self-managed', 'host=other.example', 'alice', 'oauth2', 1, 1)",
+            [],
+        )
+        .unwrap();
+        // Deleting a connection still cascades to its fields.
+        conn.execute("DELETE FROM connections WHERE id = 'c_1'", [])
+            .unwrap();
+        assert_eq!(count("SELECT count(*) FROM connection_fields"), 1);
+    }
+
     #[test]
     fn embedded_migrations_validate() {
         assert!(super::latest_version() >= 1);

@@ -54,6 +54,8 @@ fn store_canary(v: &mut Vault) -> String {
         token_type: Some("bearer".into()),
         expires_at: Some(2_000_000_000),
         extra: serde_json::json!({}),
+        vars: Default::default(),
+        issued_with: Default::default(),
         fields: vec![(
             "access_token".into(),
             FieldValue::Secret(SecretBytes::from(CANARY_TOKEN.to_string())),
@@ -336,7 +338,7 @@ fn an_expired_flow_is_refused_and_removed() {
     let flow = PendingFlow {
         state: zeroize::Zeroizing::new("expired-state-0123456789".into()),
         provider_id: "github".into(),
-        redirect_uri: "dev.keyhaven:/oauth/callback".into(),
+        redirect_uri: "dev.keyhaven:/oauth/callback/github".into(),
         verifier: zeroize::Zeroizing::new("v".repeat(43)),
         nonce: None,
         issuer: None,
@@ -344,7 +346,7 @@ fn an_expired_flow_is_refused_and_removed() {
         expires_at: pending::now() - 1,
     };
     pending::insert(&v, &flow).unwrap();
-    let url = "dev.keyhaven:/oauth/callback?code=c&state=expired-state-0123456789";
+    let url = "dev.keyhaven:/oauth/callback/github?code=c&state=expired-state-0123456789";
     let err = crate::flows::complete(&mut v, url).unwrap_err();
     assert!(matches!(err, Error::FlowExpired), "{err:?}");
     assert_eq!(

@@ -85,6 +85,14 @@ const HINTS: Partial<Record<ErrorCode, ErrorHint>> = {
     title: 'The backup file is damaged',
     hint: 'Try another copy of the backup.',
   },
+  provider_changed: {
+    title: "This connection's provider was redefined",
+    hint: 'It was made with another server or app, so Keyhaven sends it nowhere else. Connect it again to use the new definition.',
+  },
+  provider_exists: {
+    title: 'A provider with this id exists',
+    hint: 'Choose another id, or confirm replacing it (its connections must then be connected again).',
+  },
   wrong_passphrase: {
     title: 'Wrong passphrase',
     hint: 'Check the passphrase and try again.',

@@ -86,6 +86,8 @@ export const ERROR_CODES = [
   'backing_off',
   'backup_wrong_passphrase',
   'backup_damaged',
+  'provider_exists',
+  'provider_changed',
   'credentials_invalid',
   'credentials_forbidden',
   'credentials_wrong_region',
