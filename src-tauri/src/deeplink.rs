@@ -353,7 +353,7 @@ mod tests {
     }
 
     fn link(state: &str) -> String {
-        format!("dev.keyhaven:/oauth/callback?code=c0de&state={state}")
+        format!("dev.keyhaven:/oauth/callback/testas?code=c0de&state={state}")
     }
 
     #[test]
@@ -364,10 +364,11 @@ mod tests {
         assert!(!debug.contains("c0de") && !debug.contains("s1&"), "{debug}");
 
         for bad in [
-            "dev.keyhaven:/oauth/callback".to_string(), // no query
-            "dev.keyhaven:/oauth/callback?code=x".to_string(), // no state
-            "dev.keyhaven:/oauth/callback?state=s".to_string(), // neither code nor error
-            "dev.keyhaven:/oauth/callback?code=x&state=s#f".into(), // fragment
+            "dev.keyhaven:/oauth/callback/testas".to_string(), // no query
+            "dev.keyhaven:/oauth/callback/testas?code=x".to_string(), // no state
+            "dev.keyhaven:/oauth/callback/testas?state=s".to_string(), // neither code nor error
+            "dev.keyhaven:/oauth/callback?code=x&state=s".to_string(), // no provider in the path
+            "dev.keyhaven:/oauth/callback/testas?code=x&state=s#f".into(), // fragment
             format!("{}&pad={}", link("s"), "a".repeat(9000)), // over 8 KiB
             "https://example.com/oauth/callback?code=x&state=s".into(),
         ] {

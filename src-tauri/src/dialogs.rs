@@ -43,6 +43,20 @@ pub fn quoted(value: &str) -> String {
     format!("“{shown}”")
 }
 
+/// A sentence from core or from a file, as a dialog shows it: control characters replaced, at
+/// most 400 characters.
+pub fn plain(text: &str) -> String {
+    let mut shown: String = text
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .take(400)
+        .collect();
+    if text.chars().count() > 400 {
+        shown.push('…');
+    }
+    shown
+}
+
 /// A native yes/no question, answered by the person (not by the page). `Ok` when they chose
 /// `yes_label`; the `cancelled` error (with `nothing_done`) otherwise.
 pub fn confirm(

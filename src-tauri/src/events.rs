@@ -89,6 +89,7 @@ mod tests {
             id: "c1".into(),
             provider: "testas".into(),
             account: "bob".into(),
+            instance: String::new(),
             status: "connected".into(),
             expires_at: None,
             scopes: vec![],

@@ -191,6 +191,7 @@ mod tests {
             id: "c_1".into(),
             provider: "github".into(),
             account: account.into(),
+            instance: String::new(),
             status: "connected".into(),
             expires_at: None,
             scopes: vec![],

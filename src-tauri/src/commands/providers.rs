@@ -74,7 +74,9 @@ pub fn configure_question(
 }
 
 /// Adds a custom OAuth provider by discovery from its issuer, once the person confirmed it in a
-/// native dialog naming the id, issuer and client id.
+/// native dialog naming the id, issuer and client id. For an id that exists, the dialog says
+/// what redefining it changes (core's description: old and new server, which connections must
+/// be connected again) and the provider is then replaced.
 #[tauri::command]
 pub async fn provider_add_custom(
     app: tauri::AppHandle,
@@ -85,12 +87,18 @@ pub async fn provider_add_custom(
     scopes: Vec<String>,
 ) -> Result<ProviderSummary, CommandError> {
     super::blocking(&app, move |app, state| {
-        confirm(
-            app,
-            &add_custom_question(&id, &issuer, &client_id),
-            "Add provider",
-            "no provider was added",
-        )?;
+        let replacement =
+            state.with_vault(|v| v.describe_provider_replacement(&id, Some(&issuer)))?;
+        let question = match &replacement {
+            Some(what) => replace_custom_question(what, &client_id),
+            None => add_custom_question(&id, &issuer, &client_id),
+        };
+        let yes = if replacement.is_some() {
+            "Replace provider"
+        } else {
+            "Add provider"
+        };
+        confirm(app, &question, yes, "no provider was added or changed")?;
         Ok(state.with_vault(|v| {
             let def = v.add_custom_provider(CustomProvider {
                 id,
@@ -100,6 +108,8 @@ pub async fn provider_add_custom(
                 client_secret: client_secret
                     .filter(|s| !s.is_empty())
                     .map(SecretBytes::from),
+                // Only what the person just confirmed: had the id appeared since, core refuses.
+                replace: replacement.is_some(),
                 ..Default::default()
             })?;
             v.list_providers()?
@@ -118,6 +128,21 @@ pub fn add_custom_question(id: &str, issuer: &str, client_id: &str) -> String {
          Keyhaven reads its endpoints from the issuer; sign-ins to it go there.",
         quoted(id),
         quoted(issuer),
+        quoted(client_id)
+    )
+}
+
+/// The confirmation of redefining an existing custom provider, with core's description.
+pub fn replace_custom_question(description: &str, client_id: &str) -> String {
+    let what = crate::dialogs::plain(description);
+    let mut chars = what.chars();
+    let what = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+        None => what,
+    };
+    let end = if what.ends_with('.') { "" } else { "." };
+    format!(
+        "Replace this provider?\n\n{what}{end}\n\nSign-ins to it would use the client id {}.",
         quoted(client_id)
     )
 }
@@ -157,6 +182,21 @@ mod tests {
             q.contains("replaces the OAuth app stored for GitHub"),
             "{q}"
         );
+    }
+
+    #[test]
+    fn the_replacement_question_says_cores_description() {
+        let q = replace_custom_question(
+            "provider corp is already defined (server https://a.example); redefining it points \
+             new sign-ins at https://b.example",
+            "kh",
+        );
+        assert!(
+            q.starts_with("Replace this provider?\n\nProvider corp is already defined"),
+            "{q}"
+        );
+        assert!(q.contains("https://b.example."), "{q}");
+        assert!(q.ends_with("the client id “kh”."), "{q}");
     }
 
     #[test]

@@ -104,7 +104,10 @@ fn links_that_arrive_while_locked_are_kept_until_the_unlock() {
     let tmp = tempfile::tempdir().unwrap();
     let state = AppState::new(Some(passphrase_vault(&tmp)));
     let link = |s: &str| {
-        CallbackLink::parse(format!("dev.keyhaven:/oauth/callback?code=c&state={s}")).unwrap()
+        CallbackLink::parse(format!(
+            "dev.keyhaven:/oauth/callback/testas?code=c&state={s}"
+        ))
+        .unwrap()
     };
     for i in 0..MAX_DEFERRED_LINKS + 2 {
         assert!(matches!(
