@@ -1,6 +1,6 @@
 //! What the desktop app holds between IPC calls: where the vault lives, and the vault once open.
 //!
-//! [`AppState`] is built completely before `tauri::Builder::manage` (STYLE.md 11), so no command
+//! [`AppState`] is built completely before `tauri::Builder::manage`, so no command
 //! ever sees a half-initialised app. The open [`Vault`] sits behind a `Mutex` because commands
 //! run concurrently on Tauri's async runtime and a SQLite connection must be used by one thread
 //! at a time. A passphrase given to unlock is consumed by `Vault::open` and dropped (zeroized);
