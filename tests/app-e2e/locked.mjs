@@ -87,7 +87,7 @@ try {
       }
     }, 40_000);
     // A malformed link first: refused at once (core's parser), never kept.
-    secondLaunch('dev.keyhaven:/oauth/callback?code=no-state-here');
+    secondLaunch("dev.keyhaven:/oauth/callback/testas?code=no-state-here");
     secondLaunch(url);
     await sleep(3_000);
     if (connectExit !== null) throw new Error(`the sign-in finished while the vault was locked (connect exited ${connectExit})`);

@@ -2,29 +2,31 @@
 // scripts/desktop-e2e.sh inside a private X/D-Bus/keyring session, with a vault seeded with one
 // connection, `alice`, at the local oidc-provider server as custom provider `testas`):
 //   1. the app starts on that vault and lists the connection;
-//   2. a connect flow started in the UI (the browser opened by tauri-plugin-opener through
+//   2. the add-connection screen warns when dev.keyhaven: links do not open the app (SEC-49:
+//      the deep-link plugin's is_registered, checked against the real xdg-mime default);
+//   3. a connect flow started in the UI (the browser opened by tauri-plugin-opener through
 //      xdg-open, no $BROWSER) finishes when the redirect is delivered as the OS would, by
 //      launching the app binary a second time with the dev.keyhaven: URL; meanwhile a script
 //      injected into the page (SEC-44) is refused when it tries to listen to the deep-link
 //      plugin's `deep-link://new-url`, and records every payload that reaches any JavaScript
 //      callback: none carries the callback URL, its code or its state;
-//   3. privileged actions are confirmed natively (SEC-43), answered with real key presses: the
+//   4. privileged actions are confirmed natively (SEC-43), answered with real key presses: the
 //      backup is written where the save dialog says (a path sent by the page is ignored), a
 //      disconnect names its connection (Escape keeps it), an import is chosen in the open dialog
 //      and applied only after its confirmation, provider changes sent by the page and a keychain
 //      rekey change nothing when declined;
-//   4. with the OAuth server stopped (no network to it), the token viewer shows the stored
+//   5. with the OAuth server stopped (no network to it), the token viewer shows the stored
 //      token's decoded claims;
-//   5. the cloud wizard verifies a Hetzner token live (against tests/cloud-fake, which checks the
+//   6. the cloud wizard verifies a Hetzner token live (against tests/cloud-fake, which checks the
 //      bearer scheme; the app reaches it through KEYHAVEN_TEST_API_BASE) and its summary gives the
 //      `keyhaven exec` line, which the CLI then serves from the same vault;
-//   6. Reveal asks in a native GTK dialog, answered here with real key presses (xdotool): Escape
+//   7. Reveal asks in a native GTK dialog, answered here with real key presses (xdotool): Escape
 //      shows nothing and records nothing, "Show" shows exactly the stored value, audited as
 //      `desktop`;
-//   7. Copy (confirmed natively too) puts the token on the X clipboard, marked "do not record"
+//   8. Copy (confirmed natively too) puts the token on the X clipboard, marked "do not record"
 //      for clipboard managers (SEC-47: the x-kde-passwordManagerHint target, value `secret`),
 //      and clears it 30 s later, but leaves alone what the person copied since;
-//   8. settings show the vault's location and key source, and its audit log the reveal.
+//   9. settings show the vault's location and key source, and its audit log the reveal.
 // Screenshots of each step go to $SHOTS. Prints `app e2e: N passed, M failed`.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -169,6 +171,35 @@ try {
     if (!/^refused: .*(not allowed|permission|denied)/i.test(listen)) throw new Error(`listening to deep-link://new-url was ${listen}`);
   });
 
+  await step('the add-connection screen warns exactly when dev.keyhaven: does not open the app (SEC-49)', async () => {
+    const registered = async () => {
+      const info = await settled(await pageInvoke('app_info', {}), 'app_info');
+      if (!info.ok) throw new Error(`app_info: ${JSON.stringify(info.e)}`);
+      return info.v.deep_link_registered;
+    };
+    const warning = () => d.findAll('css:[data-testid="links-unregistered"]');
+    if ((await registered()) !== true) throw new Error('the handler the app registered is not recognised');
+    await d.click(button('Add connection'));
+    await d.find('css:[data-provider="testas"]');
+    await sleep(1_000);
+    if ((await warning()).length) throw new Error('warned although the handler is registered');
+    // Another program takes the scheme: the app says so.
+    const handler = (entry) => execFileSync('xdg-mime', ['default', entry, 'x-scheme-handler/dev.keyhaven'], { timeout: 10_000 });
+    const ours = execFileSync('xdg-mime', ['query', 'default', 'x-scheme-handler/dev.keyhaven'], { encoding: 'utf8', timeout: 10_000 }).trim();
+    handler('kh-test-browser.desktop');
+    try {
+      if ((await registered()) !== false) throw new Error('another handler, yet the app says it is registered');
+      await d.click(button('Connections'));
+      await d.click(button('Add connection'));
+      await d.find('css:[data-testid="links-unregistered"]');
+      await d.waitText('Links back to Keyhaven are not registered on this system');
+    } finally {
+      handler(ours);
+    }
+    if ((await registered()) !== true) throw new Error('the handler was not restored');
+    await d.click(button('Connections'));
+  });
+
   await step('a sign-in started in the app finishes through a second launch with the deep link', async () => {
     await d.click(button('Add connection'));
     await d.click('css:[data-provider="testas"]');
@@ -281,6 +312,8 @@ try {
     for (const [cmd, args] of [
       ['provider_configure', { id: 'github', clientId: 'attacker-client', clientSecret: 'x' }],
       ['provider_add_custom', { id: 'evil', issuer: 'https://evil.invalid', clientId: 'attacker-client', clientSecret: null, scopes: [] }],
+      // An existing id: the dialog says what replacing it changes (core's description).
+      ['provider_add_custom', { id: 'testas', issuer: 'https://evil.invalid', clientId: 'attacker-client', clientSecret: null, scopes: [] }],
     ]) {
       const windows = keyhavenWindows();
       const poll = await pageInvoke(cmd, args);
