@@ -18,6 +18,12 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// Whether writing the output failed because its reader closed the pipe: not an error to
+    /// report, the command simply ends (as ripgrep and coreutils tools do).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -4,6 +4,15 @@
 //! Errors are printed as one line, `keyhaven: error: ...`, on stderr. Everything else lives in
 //! `cmd/` (one file per subcommand) over keyhaven-core.
 
+/// `println!` that returns the write error instead of panicking: a reader that goes away
+/// (`keyhaven list | head -1`) ends the command quietly ([`error::CliError::is_broken_pipe`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod cmd;
 mod error;
 mod passphrase;
@@ -15,13 +24,56 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     keyhaven_core::harden_process();
-    let cli = cmd::Cli::parse();
+    let cli = match cmd::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(e),
+    };
     init_tracing();
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`| head`): nothing left to say to anyone.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "keyhaven: error: {e}");
             ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Help and version on stdout (exit 0); a usage error in the same one-line style as every other
+/// error, `keyhaven: error: ...`, followed by clap's usage hint (exit 2).
+fn usage(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = write!(std::io::stdout(), "{}", e.render());
+            ExitCode::SUCCESS
+        }
+        _ => {
+            // One line, like every other error: clap's message, its tip, and the usage line.
+            let text = e.render().to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("invalid usage");
+            let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+            let mut extra = vec![];
+            for l in lines {
+                if let Some(tip) = l.strip_prefix("tip: ") {
+                    extra.push(tip.to_string());
+                } else if let Some(usage) = l.strip_prefix("Usage: ") {
+                    extra.push(format!("usage: {usage}"));
+                } else if !l.starts_with("For more information") {
+                    // The continuation of the message (the missing arguments, say).
+                    message.push(' ');
+                    message.push_str(l);
+                }
+            }
+            extra.push("try --help".into());
+            let _ = writeln!(
+                std::io::stderr(),
+                "keyhaven: error: {message} ({})",
+                extra.join("; ")
+            );
+            ExitCode::from(2)
         }
     }
 }

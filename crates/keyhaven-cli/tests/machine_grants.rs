@@ -59,11 +59,13 @@ fn client_credentials_connects_verifies_and_renews_once_per_expiry() {
     assert_eq!(list[0]["scopes"], serde_json::json!(["api:read"]));
 
     // After expiry, five processes at once: one new grant, the same new token for all.
-    std::thread::sleep(Duration::from_millis(3500));
+    s.advance(4); // past the 3 s expiry
     let list: serde_json::Value = serde_json::from_str(&s.kh_ok(&["list", "--json"])).unwrap();
-    assert_ne!(
-        list[0]["status"], "expired",
-        "a machine connection renews itself: not shown as expired"
+    // The token has expired, and says so; the connection renews it at its next use.
+    assert_eq!(list[0]["status"], "expired");
+    assert_eq!(
+        list[0]["renewable"], true,
+        "a machine connection renews itself"
     );
     let procs: Vec<_> = (0..5)
         .map(|_| {
@@ -99,7 +101,8 @@ fn client_credentials_connects_verifies_and_renews_once_per_expiry() {
 fn wrong_client_secret_is_refused_and_nothing_is_stored() {
     let (s, server) = setup();
     let out = add(&s, &format!("{CLIENT}\nnot-the-secret\n"));
-    let err = assert_fails(&out, 1, "invalid_client");
+    // The caller's bad input: exit 2, as any rejected credentials.
+    let err = assert_fails(&out, 2, "invalid_client");
     assert!(!err.contains("not-the-secret"), "{err}");
     assert_eq!(server.token_requests("client_credentials"), 1);
     assert_eq!(s.kh_ok(&["list", "--json"]).trim(), "[]");

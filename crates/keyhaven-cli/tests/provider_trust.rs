@@ -116,7 +116,7 @@ fn a_redefined_machine_provider_gets_no_client_secret() {
     assert!(out.status.success(), "{out:?}");
     assert!(add_cc(&b.issuer, true).status.success());
     b.reset();
-    std::thread::sleep(std::time::Duration::from_secs(3)); // the 2 s token expires
+    f.s.advance(3); // the 2 s token expires
     let err = assert_fails(&f.s.kh(&["token", "ccas"]), 1, "nothing was sent");
     assert!(err.contains("keyhaven credentials add ccas"), "{err}");
     assert_fails(&f.s.kh(&["refresh", "ccas"]), 1, "nothing was sent");

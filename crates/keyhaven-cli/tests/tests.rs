@@ -4,6 +4,7 @@
 mod support;
 
 mod backup;
+mod cli_conventions;
 mod cli_usage;
 mod cloud_credentials;
 mod connect_flow;

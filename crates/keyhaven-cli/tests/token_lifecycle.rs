@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 use crate::support::assert_fails;
 use crate::support::oauth::{AuthServer, Flow, wait_child};
 
-/// Access tokens of 3 s: every test can wait for a real expiry.
+/// Access tokens of 3 s, short enough to pass in real time where a test needs the server to
+/// see them expire.
 fn flow() -> Flow {
     Flow::with_server(AuthServer::start_with(&[("KH_AS_ACCESS_TTL", "3")]))
 }
 
-fn wait_expired() {
-    std::thread::sleep(Duration::from_millis(3500));
+/// Past the 3-second expiry, by moving Keyhaven's clock rather than sleeping.
+fn expire(f: &Flow) {
+    f.s.advance(4);
 }
 
 #[test]
@@ -23,7 +25,7 @@ fn ten_concurrent_token_processes_refresh_exactly_once() {
     let f = flow();
     let id = f.connect("alice");
     let original = f.access_token(&id);
-    wait_expired();
+    expire(&f);
     let before = f.server.token_requests("refresh_token");
     let procs: Vec<_> = (0..10)
         .map(|_| {
@@ -161,7 +163,7 @@ fn token_endpoint_faults_fail_readably_and_leave_tokens_unchanged() {
         ("html_200", "HTML page"),
         ("hang", "timeout"),
     ] {
-        wait_expired();
+        expire(&f);
         let show_before = f.s.kh_ok(&["show", &id, "--reveal", "--json"]);
         f.server.fault("token", mode);
         let t = Instant::now();
@@ -212,7 +214,7 @@ fn a_failing_token_endpoint_is_asked_a_bounded_number_of_times() {
     // not 60; the tokens stay viewable; `refresh` still tries at once; Retry-After is honoured.
     let f = flow();
     let id = f.connect("alice");
-    wait_expired();
+    expire(&f);
     f.server
         .fault_json(serde_json::json!({"endpoint": "token", "mode": "status_500", "count": 1000}));
     let before = f.server.token_total();
@@ -252,7 +254,7 @@ fn a_failing_token_endpoint_is_asked_a_bounded_number_of_times() {
     );
     assert!(!f.s.kh(&["refresh", &id]).status.success());
     assert_fails(&f.s.kh(&["token", &id]), 1, "waits");
-    std::thread::sleep(Duration::from_millis(2500));
+    f.s.advance(3); // past the 2 s Retry-After
     let token = f.s.kh_ok(&["token", &id]);
     assert_eq!(f.server.userinfo(token.trim()).0, 200);
 }
@@ -506,13 +508,15 @@ fn show_inspects_tokens_offline_with_decoded_unverified_claims() {
     assert!(text.contains("NOT verified"), "{text}");
 }
 
-/// Runs `connect testas --device --json`, drives the printed verification URL with the scripted
-/// browser, and returns the finished `connect` output.
+/// Runs `connect testas --device --json`, drives the verification URL it tells the person (on
+/// stderr: with --json, stdout carries the JSON alone) with the scripted browser, and returns the
+/// finished `connect` output.
 fn device_connect(f: &Flow, browser_env: &[(&str, &str)]) -> std::process::Output {
     use std::io::BufRead;
     let mut child = f.spawn_connect(&["testas", "--device", "--json"], &[]);
     let stdout = child.stdout.take().unwrap();
-    let mut reader = std::io::BufReader::new(stdout);
+    let stderr = child.stderr.take().unwrap();
+    let mut reader = std::io::BufReader::new(stderr);
     let mut printed = String::new();
     let mut complete = None;
     while complete.is_none() {
@@ -536,15 +540,21 @@ fn device_connect(f: &Flow, browser_env: &[(&str, &str)]) -> std::process::Outpu
         b.env(k, v);
     }
     let _ = crate::support::output_within(&mut b, 60);
-    // The rest of stdout (the JSON) is read on a thread, so a stuck `connect` is killed by
-    // wait_child's deadline instead of blocking this read.
+    // stdout (the JSON) and the rest of stderr are read on threads, so a stuck `connect` is
+    // killed by wait_child's deadline instead of blocking a read.
+    let json = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stdout), &mut all);
+        all
+    });
     let rest = std::thread::spawn(move || {
         let mut rest = String::new();
         let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
         rest
     });
     let mut out = wait_child(child, 60);
-    out.stdout = rest.join().unwrap().into_bytes();
+    out.stdout = json.join().unwrap().into_bytes();
+    out.stderr = format!("{printed}{}", rest.join().unwrap()).into_bytes();
     out
 }
 
@@ -686,7 +696,7 @@ fn refresh_killed_at_random_moments_leaves_a_usable_connection() {
 fn refresh_due_refreshes_what_is_due_and_nothing_else() {
     let f = flow();
     let id = f.connect("alice");
-    wait_expired();
+    expire(&f);
     let before = f.server.token_requests("refresh_token");
     let rows: serde_json::Value =
         serde_json::from_str(&f.s.kh_ok(&["refresh", "--due", "--json"])).unwrap();

@@ -88,6 +88,7 @@ fn main() {
                     extra: serde_json::json!({}),
                     vars: Default::default(),
                     issued_with: Default::default(),
+                    defaulted: Default::default(),
                     fields: vec![
                         ("access_token".into(), field("access_token")),
                         ("refresh_token".into(), field("refresh_token")),

@@ -30,6 +30,7 @@ fn conn(i: usize) -> NewConnection {
         extra: serde_json::json!({}),
         vars: Default::default(),
         issued_with: Default::default(),
+        defaulted: Default::default(),
         fields: vec![
             (
                 "access_token".into(),

@@ -20,6 +20,8 @@ pub struct AuditEvent {
     pub at: String,
     /// The connection concerned, if any.
     pub connection_id: Option<String>,
+    /// Who it is about, `provider:account` (kept after the connection is deleted).
+    pub subject: Option<String>,
     /// What happened, e.g. `vault.created`, `connection.created`.
     pub action: String,
     /// `cli` or `desktop`.
@@ -48,11 +50,14 @@ pub(crate) fn record_on(
 ) -> Result<()> {
     // Cached: with SQLCipher's memory security every statement compiled costs locked pages.
     conn.prepare_cached(
-        "INSERT INTO audit_events (at, connection_id, action, actor, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO audit_events (at, connection_id, action, actor, detail, subject)
+         VALUES (?1, ?2, ?3, ?4, ?5,
+           (SELECT provider_id || ':' || account
+                   || CASE WHEN instance = '' THEN '' ELSE ' at ' || instance END
+            FROM connections WHERE id = ?2))",
     )?
     .execute(params![
-        OffsetDateTime::now_utc().unix_timestamp(),
+        crate::clock::now(),
         connection_id,
         action,
         actor.as_str(),
@@ -61,15 +66,41 @@ pub(crate) fn record_on(
     Ok(())
 }
 
+/// Which audit events to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery<'a> {
+    /// Only this connection's.
+    pub connection_id: Option<&'a str>,
+    /// Only events at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// At most this many, the newest.
+    pub limit: Option<usize>,
+}
+
 impl Vault {
     /// Audit events, oldest first, optionally for one connection.
     pub fn audit_events(&self, connection_id: Option<&str>) -> Result<Vec<AuditEvent>> {
+        let mut events = self.audit_query(&AuditQuery {
+            connection_id,
+            ..Default::default()
+        })?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// Audit events, newest first, filtered as asked.
+    pub fn audit_query(&self, q: &AuditQuery<'_>) -> Result<Vec<AuditEvent>> {
         let mut stmt = self.conn().prepare(
-            "SELECT id, at, connection_id, action, actor, detail FROM audit_events
-             WHERE ?1 IS NULL OR connection_id = ?1 ORDER BY id",
+            "SELECT id, at, connection_id, action, actor, detail, subject FROM audit_events
+             WHERE (?1 IS NULL OR connection_id = ?1) AND (?2 IS NULL OR at >= ?2)
+             ORDER BY id DESC LIMIT ?3",
         )?;
+        let limit = q
+            .limit
+            .map(|l| l.min(i64::MAX as usize) as i64)
+            .unwrap_or(-1);
         let rows = stmt
-            .query_map([connection_id], |r| {
+            .query_map(rusqlite::params![q.connection_id, q.since, limit], |r| {
                 let at: i64 = r.get(1)?;
                 Ok(AuditEvent {
                     id: r.get(0)?,
@@ -78,6 +109,7 @@ impl Vault {
                     action: r.get(3)?,
                     actor: r.get(4)?,
                     detail: r.get(5)?,
+                    subject: r.get(6)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

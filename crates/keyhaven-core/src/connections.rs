@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use crate::audit::{self, format_time};
 use crate::error::Result;
@@ -55,6 +54,9 @@ pub struct NewConnection {
     pub vars: BTreeMap<String, String>,
     /// What the tokens were issued with (SEC-39).
     pub issued_with: IssuedWith,
+    /// Which of `vars` took their default rather than a value the person gave: their values
+    /// are never handed to tools as if chosen (`keyhaven exec`).
+    pub defaulted: std::collections::BTreeSet<String>,
 }
 
 /// The instance of a connection: its template variables, `name=value` sorted by name, joined by
@@ -77,8 +79,15 @@ pub struct ConnectionSummary {
     pub account: String,
     /// The provider instance (`host=gitlab.example.com`), "" for providers without variables.
     pub instance: String,
+    /// A name the person gave it (`keyhaven rename`), usable in place of the account.
+    pub label: Option<String>,
+    /// Whether it is its provider's default connection (`keyhaven default`).
+    pub default: bool,
     /// connected | expiring | expired | needs_reauth.
     pub status: String,
+    /// Whether it renews its access token by itself (a refresh token, or a machine grant): an
+    /// `expired` one that is renewable gets a new token at its next use.
+    pub renewable: bool,
     /// RFC 3339 expiry, or null.
     pub expires_at: Option<String>,
     /// Scopes granted.
@@ -88,7 +97,7 @@ pub struct ConnectionSummary {
 impl Vault {
     /// Inserts or updates (same provider and account) a connection; returns its id.
     pub fn save_connection(&mut self, new: NewConnection) -> Result<String> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = crate::clock::now();
         let actor = self.actor();
         let tx = self
             .conn_mut()
@@ -111,6 +120,12 @@ impl Vault {
                 "keyhaven_vars".into(),
                 serde_json::to_value(&new.vars).expect("strings serialize"),
             );
+            if !new.defaulted.is_empty() {
+                map.insert(
+                    "keyhaven_defaulted".into(),
+                    serde_json::to_value(&new.defaulted).expect("strings serialize"),
+                );
+            }
         }
         let extra = extra.to_string();
         let issued_with = serde_json::to_string(&new.issued_with).expect("strings serialize");
@@ -204,42 +219,155 @@ impl Vault {
             .optional()?)
     }
 
-    /// Resolves `CONN` (docs/design.md, CLI contract): a connection id, `PROVIDER` when it has
-    /// exactly one connection, or `PROVIDER:ACCOUNT` (one instance's account, or the only one).
+    /// Resolves `CONN` (docs/design.md, CLI contract): a connection id; `PROVIDER:NAME`, where
+    /// NAME is the account or the label given with `keyhaven rename`; or `PROVIDER` alone, which
+    /// names its only connection, or its default one (`keyhaven default`). Provider ids are
+    /// matched in any case. When nothing matches, the message offers the closest name; when
+    /// several do, it lists them as `provider:account`.
     pub fn find_connection(&self, spec: &str) -> Result<ConnectionSummary> {
         if let Some(c) = self.connection_summary(spec)? {
             return Ok(c);
         }
         let all = self.list_connections()?;
-        let matches: Vec<_> = match spec.split_once(':') {
-            Some((p, a)) => all
-                .into_iter()
-                .filter(|c| c.provider == p && c.account == a)
-                .collect(),
-            None => all.into_iter().filter(|c| c.provider == spec).collect(),
+        let named = |c: &ConnectionSummary, name: &str| {
+            c.account == name || c.label.as_deref() == Some(name)
         };
-        match matches.len() {
-            1 => Ok(matches.into_iter().next().expect("one")),
-            0 => Err(crate::error::Error::BadInput(format!(
-                "no connection {spec:?}; `keyhaven list` shows them"
-            ))),
-            n => {
+        let matches: Vec<&ConnectionSummary> = match spec.split_once(':') {
+            Some((p, a)) => all
+                .iter()
+                .filter(|c| c.provider.eq_ignore_ascii_case(p) && named(c, a))
+                .collect(),
+            None => all
+                .iter()
+                .filter(|c| c.provider.eq_ignore_ascii_case(spec))
+                .collect(),
+        };
+        let default: Vec<&&ConnectionSummary> = matches.iter().filter(|c| c.default).collect();
+        match (matches.len(), default.as_slice()) {
+            (1, _) => Ok(matches[0].clone()),
+            (n, [only]) if n > 1 && !spec.contains(':') => Ok((**only).clone()),
+            (0, _) => {
+                let names: Vec<String> = all
+                    .iter()
+                    .flat_map(|c| {
+                        let mut v = vec![c.provider.clone(), c.spec()];
+                        if let Some(l) = &c.label {
+                            v.push(format!("{}:{l}", c.provider));
+                        }
+                        v
+                    })
+                    .collect();
+                Err(crate::error::Error::BadInput(format!(
+                    "no connection {spec:?}{}; `keyhaven list` shows them",
+                    crate::suggest::hint(spec, names.iter().map(String::as_str))
+                )))
+            }
+            (n, _) => {
                 let names: Vec<String> = matches
                     .iter()
                     .map(|c| {
                         if c.instance.is_empty() {
-                            format!("{}:{} ({})", c.provider, c.account, c.id)
+                            format!("{} ({})", c.spec(), c.id)
                         } else {
-                            format!("{}:{} at {} ({})", c.provider, c.account, c.instance, c.id)
+                            format!("{} at {} ({})", c.spec(), c.instance, c.id)
                         }
                     })
                     .collect();
+                let how = if spec.contains(':') {
+                    "name one by id".to_string()
+                } else {
+                    format!(
+                        "name one as {spec}:ACCOUNT or by id, or choose one with `keyhaven \
+                         default CONN`"
+                    )
+                };
                 Err(crate::error::Error::BadInput(format!(
-                    "{spec} has {n} connections: {}; name one as PROVIDER:ACCOUNT or by id",
+                    "{spec} has {n} connections: {}; {how}",
                     names.join(", ")
                 )))
             }
         }
+    }
+
+    /// Makes `conn_id` its provider's default connection: what `PROVIDER` alone names once the
+    /// provider has several (`exec --with hetzner` keeps working after a second account).
+    pub fn set_default_connection(&mut self, conn_id: &str, on: bool) -> Result<()> {
+        let actor = self.actor();
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let provider: Option<String> = tx
+            .query_row(
+                "SELECT provider_id FROM connections WHERE id = ?1",
+                [conn_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let provider = provider
+            .ok_or_else(|| crate::error::Error::BadInput(format!("no connection {conn_id}")))?;
+        if on {
+            tx.execute(
+                "UPDATE connections SET is_default = (id = ?1) WHERE provider_id = ?2",
+                params![conn_id, provider],
+            )?;
+        } else {
+            tx.execute(
+                "UPDATE connections SET is_default = 0 WHERE id = ?1",
+                [conn_id],
+            )?;
+        }
+        let action = if on {
+            "connection.default"
+        } else {
+            "connection.default_cleared"
+        };
+        audit::record_on(&tx, actor, Some(conn_id), action, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Gives a connection a name of the person's choosing (`None`: removes it). Unique among its
+    /// provider's accounts and labels, so `PROVIDER:NAME` stays unambiguous.
+    pub fn rename_connection(&mut self, conn_id: &str, label: Option<&str>) -> Result<()> {
+        let bad = |m: String| crate::error::Error::BadInput(m);
+        if let Some(l) = label
+            && (l.is_empty()
+                || l.chars().count() > 64
+                || l.contains(':')
+                || l.chars().any(|c| c.is_control())
+                || l.trim() != l)
+        {
+            return Err(bad(format!(
+                "{l:?} is not a usable name: 1-64 characters, no ':', no control characters \
+                 or surrounding spaces"
+            )));
+        }
+        let me = self
+            .connection_summary(conn_id)?
+            .ok_or_else(|| bad(format!("no connection {conn_id}")))?;
+        if let Some(l) = label
+            && let Some(other) = self.list_connections()?.into_iter().find(|c| {
+                c.id != me.id
+                    && c.provider == me.provider
+                    && (c.account == l || c.label.as_deref() == Some(l))
+            })
+        {
+            return Err(bad(format!(
+                "{}:{l} already names {} ({}); choose another name",
+                me.provider, other.account, other.id
+            )));
+        }
+        let actor = self.actor();
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE connections SET label = ?2 WHERE id = ?1",
+            params![conn_id, label],
+        )?;
+        audit::record_on(&tx, actor, Some(conn_id), "connection.renamed", label)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The value of one field, for an explicit reveal or copy by the person (`action` is audited:
@@ -306,7 +434,7 @@ impl Vault {
                     length: value.len(),
                     value: shown,
                     updated_at: format_time(updated),
-                    age_secs: OffsetDateTime::now_utc().unix_timestamp() - updated,
+                    age_secs: crate::clock::now() - updated,
                     jwt: crate::tokens::inspect::unverified_claims(&value),
                 })
             })?
@@ -332,7 +460,7 @@ impl Vault {
 /// token, or a machine grant (client credentials, password) that simply runs again.
 /// A connection moved to another vault (`vault export --move`) renews nothing here.
 const SUMMARY_SELECT: &str = "SELECT id, provider_id, account, status, expires_at, scopes_granted,
-    instance, moved_at IS NULL AND (auth_mode IN ('oauth2_client_credentials', 'oauth2_password')
+    instance, label, is_default, moved_at IS NULL AND (auth_mode IN ('oauth2_client_credentials', 'oauth2_password')
     OR EXISTS (SELECT 1 FROM connection_fields f WHERE f.connection_id = connections.id
             AND f.name = 'refresh_token')) FROM connections";
 
@@ -340,14 +468,15 @@ const SUMMARY_SELECT: &str = "SELECT id, provider_id, account, status, expires_a
 pub const EXPIRING_SECS: i64 = 300;
 
 /// The status shown: the stored one (`needs_reauth`, `expired`) or, for a connected one, derived
-/// from the expiry at read time, offline.
-fn display_status(stored: String, expires_at: Option<i64>, renewable: bool) -> String {
+/// from the expiry at read time, offline: `expired` once the access token's expiry has passed
+/// (whether or not the next hand-out can renew it), `expiring` within [`EXPIRING_SECS`] of it.
+fn display_status(stored: String, expires_at: Option<i64>) -> String {
     if stored != "connected" {
         return stored;
     }
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = crate::clock::now();
     match expires_at {
-        Some(e) if e <= now && !renewable => "expired".into(),
+        Some(e) if e <= now => "expired".into(),
         Some(e) if e <= now + EXPIRING_SECS => "expiring".into(),
         _ => stored,
     }
@@ -361,10 +490,24 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionSummary> {
         provider: r.get(1)?,
         account: r.get(2)?,
         instance: r.get(6)?,
-        status: display_status(r.get(3)?, expires, r.get(7)?),
+        label: r.get(7)?,
+        default: r.get(8)?,
+        status: display_status(r.get(3)?, expires),
+        renewable: r.get(9)?,
         expires_at: expires.map(format_time),
         scopes: serde_json::from_str(&scopes).unwrap_or_default(),
     })
+}
+
+impl ConnectionSummary {
+    /// `provider:label` when it has a label, else `provider:account`: how a person names it.
+    pub fn spec(&self) -> String {
+        format!(
+            "{}:{}",
+            self.provider,
+            self.label.as_deref().unwrap_or(&self.account)
+        )
+    }
 }
 
 /// A stored field as shown by `show`.

@@ -187,10 +187,12 @@ pub enum Error {
     },
 
     /// No provider with this id in the catalog or among custom providers.
-    #[error("unknown provider {id:?}; `keyhaven providers list` shows them all")]
+    #[error("unknown provider {id:?}{hint}; `keyhaven providers list` shows them all")]
     UnknownProvider {
         /// The id asked for.
         id: String,
+        /// " (did you mean X?)" or empty.
+        hint: String,
     },
 
     /// A template variable (`--var NAME=VALUE`) is missing or invalid.
@@ -317,6 +319,18 @@ pub enum Error {
         connection: String,
         /// Provider id.
         provider: String,
+    },
+
+    /// The device flow's wait (`--timeout`) ran out before the person approved.
+    #[error(
+        "gave up waiting for the {provider} sign-in after {waited_secs} s (--timeout); run \
+         `keyhaven connect {provider} --device` again when you are ready"
+    )]
+    DeviceTimeout {
+        /// Provider id.
+        provider: String,
+        /// Seconds waited.
+        waited_secs: u64,
     },
 
     /// Waiting for the browser ran out of time.
@@ -482,6 +496,7 @@ impl Error {
             Error::TokenEndpoint { .. } => "token_endpoint_error",
             Error::Http { .. } => "http",
             Error::FlowTimeout => "flow_timeout",
+            Error::DeviceTimeout { .. } => "device_timeout",
             Error::FlowFailed { .. } => "flow_failed",
             Error::NeedsReauth { .. } => "needs_reauth",
             Error::Expired { .. } => "expired",
@@ -554,7 +569,10 @@ impl Error {
             Error::RekeyFailed { reason: "x".into() },
             Error::Random,
             Error::Catalog { reason: "x".into() },
-            Error::UnknownProvider { id: "x".into() },
+            Error::UnknownProvider {
+                id: "x".into(),
+                hint: String::new(),
+            },
             Error::BadVariable {
                 name: "x".into(),
                 reason: "x".into(),
@@ -589,6 +607,10 @@ impl Error {
                 message: "x".into(),
             },
             Error::FlowTimeout,
+            Error::DeviceTimeout {
+                provider: "x".into(),
+                waited_secs: 1,
+            },
             Error::NeedsReauth {
                 connection: "x".into(),
                 provider: "x".into(),
@@ -681,6 +703,7 @@ impl Error {
             | NeedsReauth { .. }
             | Expired { .. }
             | FlowTimeout
+            | DeviceTimeout { .. }
             | Random
             | Moved { .. }
             | BackingOff { .. }

@@ -7,6 +7,7 @@
 //! - [`vault`]: the encrypted SQLCipher store, its key sources (OS keychain, passphrase),
 //!   schema migrations and rekey. Start at [`Vault::open`].
 //! - [`catalog`]: the embedded provider catalog, templates, discovery.
+//! - [`clock`]: the one clock (movable in tests).
 //! - [`flows`]: connecting an account (Authorization Code + PKCE, deep link and loopback).
 //! - [`providers`]: the person's own OAuth apps and custom providers.
 //! - [`tokens`]: token hand-out, refresh exactly once across processes, revocation.
@@ -16,7 +17,9 @@
 //! - [`issued`]: what a connection was issued with (issuer, endpoints, client), checked before
 //!   any of its secrets is sent anywhere.
 //! - [`audit`]: the audit log.
+//! - [`overview`]: what `keyhaven status` shows: each connection's health, what needs you.
 //! - [`secret`]: the redacted, zeroized types every secret travels in.
+//! - [`suggest`]: "did you mean" for typed names.
 //! - [`paths`]: where the vault lives (`KEYHAVEN_HOME` or the platform data dir).
 //! - [`error`]: the one error type, with exit-code class and machine code.
 
@@ -24,6 +27,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod clock;
 pub mod connections;
 pub mod credentials;
 pub mod error;
@@ -31,9 +35,11 @@ pub mod flows;
 mod hardening;
 pub mod http;
 pub mod issued;
+pub mod overview;
 pub mod paths;
 pub mod providers;
 pub mod secret;
+pub mod suggest;
 pub mod tokens;
 pub mod vault;
 

@@ -28,9 +28,22 @@ pub struct DataDir(PathBuf);
 
 impl DataDir {
     /// `KEYHAVEN_HOME` when set and non-empty, else the platform app-data directory.
+    ///
+    /// A relative `KEYHAVEN_HOME` is refused: resolved against the current directory it would
+    /// name another vault in every directory a command runs from.
     pub fn from_env() -> Result<Self> {
         match std::env::var_os(HOME_ENV) {
-            Some(home) if !home.is_empty() => Ok(DataDir(PathBuf::from(home))),
+            Some(home) if !home.is_empty() => {
+                let path = PathBuf::from(home);
+                if path.is_relative() {
+                    return Err(Error::BadInput(format!(
+                        "{HOME_ENV} must be an absolute path, not {:?}: a relative one would \
+                         name a different vault in each directory",
+                        path.display().to_string()
+                    )));
+                }
+                Ok(DataDir(path))
+            }
             _ => Self::platform_default(),
         }
     }

@@ -20,8 +20,8 @@ use crate::catalog::{
     AuthMode, Catalog, Identity, IdentitySource, ProviderDef, RedirectKind, Refresh,
     TokenAuthMethod, TokenResponseShape, check_endpoint_url, discovery,
 };
+use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::flows::pending::now;
 use crate::secret::SecretBytes;
 use crate::vault::Vault;
 
@@ -53,6 +53,96 @@ pub struct ProviderSummary {
     pub categories: Vec<String>,
     /// Template variables it needs.
     pub variables: Vec<String>,
+}
+
+/// What [`Vault::remove_provider`] removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedProvider {
+    /// Provider id.
+    pub id: String,
+    /// A custom provider's definition (else only your OAuth app for a catalog provider).
+    pub custom: bool,
+    /// The client id of the app that was configured, if any.
+    pub client_id: Option<String>,
+    /// Connections still using it (with `force`).
+    pub connections_left: i64,
+}
+
+/// A catalog provider's details, before any vault exists (`keyhaven providers show`,
+/// `keyhaven credentials fields` work before `keyhaven init`).
+pub fn catalog_provider_info(id: &str) -> Result<ProviderInfo> {
+    let def = Catalog::builtin()?
+        .require(&id.to_ascii_lowercase())?
+        .clone();
+    Ok(info_of(def, None))
+}
+
+fn info_of(def: ProviderDef, client_id: Option<String>) -> ProviderInfo {
+    let redirect_uris = def
+        .redirects
+        .iter()
+        .map(|k| {
+            let uri = match k {
+                RedirectKind::DeepLink => crate::flows::callback::deep_link_redirect_template(
+                    &def.id,
+                    &def.variables.keys().map(String::as_str).collect::<Vec<_>>(),
+                ),
+                RedirectKind::Loopback => "http://127.0.0.1/callback".to_string(),
+            };
+            (crate::flows::kind_name(*k).to_string(), uri)
+        })
+        .collect();
+    ProviderInfo {
+        variables: def
+            .variables
+            .iter()
+            .map(|(name, v)| VariableInfo {
+                name: name.clone(),
+                label: v.label.clone(),
+                help: v.help.clone(),
+                pattern: v.pattern.clone(),
+                default: v.default.clone(),
+                example: v.example.clone(),
+            })
+            .collect(),
+        fields: crate::credentials::fields(&def),
+        env: def.env.keys().cloned().collect(),
+        configured: client_id.is_some(),
+        client_id,
+        redirect_uris,
+        issuer: def.issuer,
+        authorization_url: def.authorization_url,
+        token_url: def.token_url,
+        revocation_url: def.revocation_url,
+        id: def.id,
+        name: def.name,
+        auth_mode: def.auth_mode,
+        legacy: def.legacy,
+        docs_url: def.docs_url,
+        register_url: def.register_url,
+        categories: def.categories,
+        scopes: def.scopes,
+        redirects: def.redirects,
+        client_secret_required: def.client_secret_required,
+    }
+}
+
+/// The catalog alone, as listed before any vault exists (`keyhaven providers list` works before
+/// `keyhaven init`): nothing is configured yet.
+pub fn catalog_summaries() -> Result<Vec<ProviderSummary>> {
+    Ok(Catalog::builtin()?
+        .iter()
+        .map(|d| ProviderSummary {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            auth_mode: d.auth_mode,
+            custom: false,
+            configured: false,
+            redirects: d.redirects.clone(),
+            categories: d.categories.clone(),
+            variables: d.variables.keys().cloned().collect(),
+        })
+        .collect())
 }
 
 /// What `providers add` takes.
@@ -118,6 +208,16 @@ pub struct ProviderInfo {
     pub env: Vec<String>,
     /// Whether your OAuth app is stored.
     pub configured: bool,
+    /// Its client id (not a secret), when stored.
+    pub client_id: Option<String>,
+    /// Issuer, as configured (templates unfilled).
+    pub issuer: Option<String>,
+    /// Authorization endpoint, as configured.
+    pub authorization_url: Option<String>,
+    /// Token endpoint, as configured.
+    pub token_url: Option<String>,
+    /// Revocation endpoint, as configured.
+    pub revocation_url: Option<String>,
     /// Redirect URI to register at the provider, per kind.
     pub redirect_uris: std::collections::BTreeMap<String, String>,
 }
@@ -143,57 +243,46 @@ impl Vault {
     /// What a front end shows about one provider.
     pub fn provider_info(&self, id: &str) -> Result<ProviderInfo> {
         let def = self.provider_def(id)?;
-        let configured = self.provider_client(id)?.is_some();
-        let redirect_uris = def
-            .redirects
-            .iter()
-            .map(|k| {
-                let uri = match k {
-                    RedirectKind::DeepLink => crate::flows::callback::deep_link_redirect_template(
-                        &def.id,
-                        &def.variables.keys().map(String::as_str).collect::<Vec<_>>(),
-                    ),
-                    RedirectKind::Loopback => "http://127.0.0.1/callback".to_string(),
-                };
-                (crate::flows::kind_name(*k).to_string(), uri)
-            })
-            .collect();
-        Ok(ProviderInfo {
-            variables: def
-                .variables
-                .iter()
-                .map(|(name, v)| VariableInfo {
-                    name: name.clone(),
-                    label: v.label.clone(),
-                    help: v.help.clone(),
-                    pattern: v.pattern.clone(),
-                    default: v.default.clone(),
-                    example: v.example.clone(),
-                })
-                .collect(),
-            fields: crate::credentials::fields(&def),
-            env: def.env.keys().cloned().collect(),
-            configured,
-            redirect_uris,
-            id: def.id,
-            name: def.name,
-            auth_mode: def.auth_mode,
-            legacy: def.legacy,
-            docs_url: def.docs_url,
-            register_url: def.register_url,
-            categories: def.categories,
-            scopes: def.scopes,
-            redirects: def.redirects,
-            client_secret_required: def.client_secret_required,
-        })
+        let client = self.provider_client(&def.id)?;
+        Ok(info_of(def, client.map(|c| c.client_id)))
     }
 
     /// A provider definition: custom first, then the catalog.
+    ///
+    /// Ids are lowercase; an id typed in another case (`GitHub`) finds its provider. An unknown
+    /// id is answered with the closest known one.
     pub fn provider_def(&self, id: &str) -> Result<ProviderDef> {
-        if let Some(def) = self.custom_provider(id)? {
+        let id = id.to_ascii_lowercase();
+        if let Some(def) = self.custom_provider(&id)? {
             return Ok(def);
         }
-        Ok(Catalog::builtin()?.require(id)?.clone())
+        let catalog = Catalog::builtin()?;
+        match catalog.get(&id) {
+            Some(def) => Ok(def.clone()),
+            None => {
+                let custom = self.custom_ids()?;
+                Err(Error::UnknownProvider {
+                    hint: crate::suggest::hint(
+                        &id,
+                        catalog
+                            .iter()
+                            .map(|d| d.id.as_str())
+                            .chain(custom.iter().map(String::as_str)),
+                    ),
+                    id,
+                })
+            }
+        }
+    }
+
+    fn custom_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT provider_id FROM provider_settings WHERE custom_definition IS NOT NULL",
+        )?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
     }
 
     fn custom_provider(&self, id: &str) -> Result<Option<ProviderDef>> {
@@ -384,9 +473,12 @@ impl Vault {
             check_endpoint_url(u).map_err(|e| Error::BadInput(format!("{u}: {e}")))?;
         }
         let meta = match &p.issuer {
-            Some(issuer) => Some(discovery::discover(issuer)?),
+            Some(issuer) => Some(discovery::discover_configured(issuer)?),
             None => None,
         };
+        // The issuer as the server names it (a trailing slash typed or omitted: see
+        // `discover_configured`).
+        let issuer = meta.as_ref().map(|m| m.issuer.clone()).or(p.issuer.clone());
         let from_meta = |f: fn(&discovery::Metadata) -> Option<String>| meta.as_ref().and_then(f);
         let authorization_url = p
             .authorization_url
@@ -458,15 +550,14 @@ impl Vault {
             id: p.id.clone(),
             name: p.id.clone(),
             categories: vec!["custom".into()],
-            docs_url: p
-                .issuer
+            docs_url: issuer
                 .clone()
                 .or_else(|| authorization_url.clone())
                 .unwrap_or_default(),
             register_url: None,
             auth_mode,
             legacy: auth_mode == AuthMode::Oauth2Password,
-            issuer: p.issuer.clone(),
+            issuer,
             authorization_url,
             token_url,
             revocation_url: p
@@ -491,6 +582,7 @@ impl Vault {
             variables: Default::default(),
             refresh: Refresh::default(),
             env: Default::default(),
+            env_clear: vec![],
             fields: vec![],
             verify: None,
         };
@@ -515,6 +607,65 @@ impl Vault {
             Some(&def.id),
         )?;
         Ok(def)
+    }
+
+    /// Removes a custom provider's definition, or your OAuth app for a catalog provider (the
+    /// catalog entry itself stays). Refused while connections use it, unless `force`: they then
+    /// cannot be refreshed or revoked until it is defined (or configured) again.
+    pub fn remove_provider(&mut self, id: &str, force: bool) -> Result<RemovedProvider> {
+        let id = id.to_ascii_lowercase();
+        let is_catalog = Catalog::builtin()?.get(&id).is_some();
+        let row: Option<(Option<String>, Option<String>)> = self
+            .conn()
+            .query_row(
+                "SELECT custom_definition, client_id FROM provider_settings WHERE provider_id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((definition, client_id)) = row else {
+            return Err(if is_catalog {
+                Error::BadInput(format!(
+                    "{id} is a catalog provider with no OAuth app of yours configured: nothing to \
+                     remove"
+                ))
+            } else {
+                self.provider_def(&id)
+                    .err()
+                    .unwrap_or(Error::UnknownProvider {
+                        id: id.clone(),
+                        hint: String::new(),
+                    })
+            });
+        };
+        let connections: i64 = self.conn().query_row(
+            "SELECT count(*) FROM connections WHERE provider_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )?;
+        if connections > 0 && !force {
+            return Err(Error::BadInput(format!(
+                "{id} has {connections} connection(s); disconnect them first (`keyhaven \
+                 disconnect {id}:ACCOUNT`), or add --force to keep them, unusable until {id} is \
+                 {} again",
+                if definition.is_some() {
+                    "defined"
+                } else {
+                    "configured"
+                }
+            )));
+        }
+        self.conn().execute(
+            "DELETE FROM provider_settings WHERE provider_id = ?1",
+            [&id],
+        )?;
+        audit::record(self, None, "provider.removed", Some(&id))?;
+        Ok(RemovedProvider {
+            id,
+            custom: definition.is_some(),
+            client_id,
+            connections_left: connections,
+        })
     }
 
     /// Catalog and custom providers, with whether each is configured.

@@ -115,7 +115,10 @@ pub async fn provider_add_custom(
             v.list_providers()?
                 .into_iter()
                 .find(|p| p.id == def.id)
-                .ok_or_else(|| keyhaven_core::Error::UnknownProvider { id: def.id })
+                .ok_or_else(|| keyhaven_core::Error::UnknownProvider {
+                    id: def.id,
+                    hint: String::new(),
+                })
         })?)
     })
     .await

@@ -47,17 +47,33 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
     };
     if args.device {
         let auth = flows::device::start_device(&vault, &args.provider, &opts)?;
-        println!("To sign in, open {}", auth.verification_uri);
-        println!("and enter the code: {}", auth.user_code);
+        // The instructions are for the person: on stdout only when stdout is for people too.
+        // With --json, stdout carries the one JSON object and nothing else.
+        let say = |line: String| -> CliResult {
+            if args.json {
+                eprintln!("{line}");
+            } else {
+                outln!("{line}")?;
+            }
+            Ok(())
+        };
+        say(format!("To sign in, open {}", auth.verification_uri))?;
+        say(format!("and enter the code: {}", auth.user_code))?;
         if let Some(complete) = &auth.verification_uri_complete {
-            println!("(or open {complete} directly)");
+            say(format!("(or open {complete} directly)"))?;
         }
         let _ = std::io::Write::flush(&mut std::io::stdout());
+        let wait = args.timeout.min(auth.expires_in);
         eprintln!(
-            "Waiting for approval (the code expires in {} s)...",
+            "Waiting up to {wait} s for approval (the code expires in {} s)...",
             auth.expires_in
         );
-        let conn = flows::device::poll_device(&mut vault, auth, &mut std::thread::sleep)?;
+        let conn = flows::device::poll_device(
+            &mut vault,
+            auth,
+            Some(Duration::from_secs(args.timeout)),
+            &mut std::thread::sleep,
+        )?;
         return finish(conn, args.json);
     }
     let flow = flows::start(&mut vault, &args.provider, &opts)?;
@@ -94,7 +110,7 @@ fn finish(conn: keyhaven_core::connections::ConnectionSummary, json: bool) -> Cl
     if json {
         print_json(&conn)
     } else {
-        println!("{}", conn.id);
+        outln!("{}", conn.id)?;
         eprintln!("Connected {} as {}.", conn.provider, conn.account);
         Ok(())
     }

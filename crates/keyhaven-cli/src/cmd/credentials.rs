@@ -23,7 +23,11 @@ pub enum CredentialsCommand {
     /// Add credentials for a provider (API key, Basic, client credentials, password grant),
     /// verified with a live read-only call unless --no-verify.
     Add(AddArgs),
-    /// Show the fields a provider asks for, with help and where to create them.
+    /// Replace the credentials of a connection (a rotated key), checked live unless
+    /// --no-verify; the connection keeps its name and history, the audit log records it.
+    Update(UpdateArgs),
+    /// Show what a provider asks for: its fields (in the order stdin gives them), variables,
+    /// and the environment variables its tools get. Works before `keyhaven init`.
     Fields {
         /// Provider id.
         provider: String,
@@ -59,41 +63,160 @@ pub struct AddArgs {
     json: bool,
 }
 
+/// Arguments of `keyhaven credentials update`.
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    /// Connection: its id, PROVIDER or PROVIDER:ACCOUNT.
+    conn: String,
+    /// A non-secret field, e.g. --field access_key_id=... (secrets are asked for).
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    fields: Vec<String>,
+    /// Store without checking the new credentials live.
+    #[arg(long)]
+    no_verify: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs a `keyhaven credentials` subcommand.
 pub fn run(ctx: &Ctx, cmd: CredentialsCommand) -> CliResult {
     match cmd {
         CredentialsCommand::Fields { provider, json } => {
-            let vault = ctx.open_vault()?;
-            let def = vault.provider_def(&provider)?;
-            let fields = credentials::fields(&def);
+            let info = match ctx.open_vault_if_any()? {
+                Some(vault) => vault.provider_info(&provider)?,
+                None => keyhaven_core::providers::catalog_provider_info(&provider)?,
+            };
             if json {
-                return print_json(&fields);
+                return print_json(&serde_json::json!({
+                    "provider": info.id,
+                    "auth_mode": info.auth_mode,
+                    "fields": info.fields,
+                    "variables": info.variables,
+                    "env": info.env,
+                }));
             }
-            for f in &fields {
-                println!(
-                    "{:20} {}{}{}",
-                    f.name,
-                    f.label,
-                    if f.secret { " (secret)" } else { "" },
-                    if f.optional { " (optional)" } else { "" }
-                );
-                if !f.help.is_empty() {
-                    println!("{:20} {}", "", f.help);
-                }
-            }
-            Ok(())
+            print_fields(&info)
         }
+        CredentialsCommand::Update(args) => update(ctx, args),
         CredentialsCommand::Add(args) => add(ctx, args),
     }
 }
 
-fn add(ctx: &Ctx, args: AddArgs) -> CliResult {
-    let vars = parse_vars(&args.vars)?;
+/// `credentials fields` in text: what `credentials add` will ask, in order.
+fn print_fields(info: &keyhaven_core::providers::ProviderInfo) -> CliResult {
+    use keyhaven_core::catalog::AuthMode;
+    if info.auth_mode == AuthMode::Oauth2 {
+        outln!(
+            "{} signs in through the browser: nothing to type in. Run `keyhaven connect {}` \
+             (after `keyhaven providers configure {} --client-id ID`; `keyhaven providers show \
+             {}` says where to register your app).",
+            info.name,
+            info.id,
+            info.id,
+            info.id
+        )?;
+        return Ok(());
+    }
+    outln!(
+        "{} ({}) asks for these fields, in this order (one line each on stdin when it is not a \
+         terminal; an empty line leaves an optional field out):",
+        info.name,
+        info.auth_mode.describe()
+    )?;
+    for (i, f) in info.fields.iter().enumerate() {
+        outln!(
+            "  {}. {:20} {}{}{}",
+            i + 1,
+            f.name,
+            f.label,
+            if f.secret {
+                " (secret: asked, never on the command line)"
+            } else {
+                " (may be given as --field NAME=VALUE)"
+            },
+            if f.optional { " (optional)" } else { "" }
+        )?;
+        if !f.help.is_empty() {
+            outln!("     {:20} {}", "", f.help)?;
+        }
+        if let Some(u) = &f.create_url {
+            outln!("     {:20} create it at {u}", "")?;
+        }
+        if let Some(p) = &f.permissions {
+            outln!("     {:20} needs: {p}", "")?;
+        }
+    }
+    if !info.variables.is_empty() {
+        outln!("Variables (--var NAME=VALUE):")?;
+        for v in &info.variables {
+            outln!(
+                "  {:23} {} (pattern {}, e.g. {}{})",
+                v.name,
+                v.label,
+                v.pattern,
+                v.example,
+                v.default
+                    .as_deref()
+                    .map(|d| format!(", default {d}"))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    if !info.env.is_empty() {
+        outln!(
+            "Its tools get (keyhaven env / exec): {}",
+            info.env.join(" ")
+        )?;
+    }
+    Ok(())
+}
+
+/// `keyhaven credentials update CONN`: the provider's fields asked for again, checked, stored
+/// over the old ones.
+fn update(ctx: &Ctx, args: UpdateArgs) -> CliResult {
     let mut vault = ctx.open_vault()?;
-    let def = vault.provider_def(&args.provider)?;
-    let fields = credentials::fields(&def);
+    let conn = vault.find_connection(&args.conn)?;
+    let def = vault.provider_def(&conn.provider)?;
+    let values = read_values(&def, &args.fields)?;
+    let report = credentials::update(
+        &mut vault,
+        &conn.id,
+        values,
+        &AddOptions {
+            verify: !args.no_verify,
+            ..Default::default()
+        },
+    )?;
+    if args.json {
+        return print_json(&report);
+    }
+    outln!(
+        "Replaced the credentials of {} ({}){}.",
+        report.connection.spec(),
+        report.connection.id,
+        if report.verified {
+            ", verified"
+        } else {
+            " without checking them (--no-verify)"
+        }
+    )?;
+    eprintln!(
+        "The old credentials still work at {} until you revoke them there.",
+        def.name
+    );
+    Ok(())
+}
+
+/// The values of a provider's fields: `--field` for non-secret ones, the rest asked for (prompt
+/// on a terminal, else one line each from stdin, in the catalog's order).
+fn read_values(
+    def: &keyhaven_core::catalog::ProviderDef,
+    given: &[String],
+) -> CliResult<BTreeMap<String, SecretBytes>> {
+    let fields = credentials::fields(def);
     let mut values: BTreeMap<String, SecretBytes> = BTreeMap::new();
-    for f in &args.fields {
+    for f in given {
         let (name, value) = f
             .split_once('=')
             .ok_or_else(|| Error::BadInput(format!("--field {f:?}: expected NAME=VALUE")))?;
@@ -139,6 +262,16 @@ fn add(ctx: &Ctx, args: AddArgs) -> CliResult {
             values.insert(f.name.clone(), SecretBytes::from(value.to_string()));
         }
     }
+    Ok(values)
+}
+
+fn add(ctx: &Ctx, args: AddArgs) -> CliResult {
+    let vars = parse_vars(&args.vars)?;
+    let mut vault = ctx.open_vault()?;
+    let def = vault.provider_def(&args.provider)?;
+    // Variables first: a typo there is told before any secret is typed in.
+    def.resolve(&vars)?;
+    let values = read_values(&def, &args.fields)?;
     let report = credentials::add(
         &mut vault,
         &args.provider,
@@ -155,17 +288,17 @@ fn add(ctx: &Ctx, args: AddArgs) -> CliResult {
     }
     let c = &report.connection;
     if report.verified {
-        println!("Verified {} credentials: {}", def.name, c.account);
+        outln!("Verified {} credentials: {}", def.name, c.account)?;
         for (k, v) in report.found.iter().filter(|(k, _)| *k != "account") {
-            println!("  {k}: {v}");
+            outln!("  {k}: {v}")?;
         }
     } else {
-        println!(
+        outln!(
             "Stored {} credentials without checking them (--no-verify).",
             def.name
-        );
+        )?;
     }
-    println!("Connection {} ({}:{})", c.id, c.provider, c.account);
+    outln!("Connection {} ({}:{})", c.id, c.provider, c.account)?;
     Ok(())
 }
 

@@ -5,6 +5,12 @@
 //! terminal, stdin/stdout/stderr, every signal and its own exit status exactly as if started
 //! directly; nothing of Keyhaven stays in memory. A command that cannot be found exits 127, one
 //! that cannot be run 126, as `env` and shells do.
+//!
+//! The command's environment is the caller's, minus every identity variable of the connections'
+//! providers that the connections do not set themselves (`credentials::family`: a stale
+//! `AWS_SESSION_TOKEN` or `AWS_PROFILE` must not mix with new keys, as aws-vault clears them),
+//! plus the connections' variables, plus `KEYHAVEN_EXEC` naming the connections, so a tool (or a
+//! nested `keyhaven exec`) can tell it runs inside one.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -82,14 +88,22 @@ pub fn env(ctx: &Ctx, args: EnvArgs) -> CliResult {
     Ok(())
 }
 
+/// Set in the command's environment to the connections it runs with (`provider:account`,
+/// comma-separated), like aws-vault's `AWS_VAULT`.
+const EXEC_MARK: &str = "KEYHAVEN_EXEC";
+
 /// Runs a command with the connections' variables added to its environment.
 pub fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult {
     let mut vault = ctx.open_vault()?;
     let program = args.command[0].clone();
     let purpose = format!("exec {}", program.to_string_lossy());
     let mut env: Vec<(String, zeroize::Zeroizing<String>, String)> = Vec::new();
+    let mut family: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for spec in &args.with {
         let conn = vault.find_connection(spec)?;
+        family.extend(credentials::family(&vault.provider_def(&conn.provider)?));
+        names.push(format!("{}:{}", conn.provider, conn.account));
         for v in credentials::environment(&mut vault, &conn.id, &purpose)? {
             let (name, value) = v.into_parts();
             if let Some((_, _, other)) = env.iter().find(|(n, _, _)| *n == name) {
@@ -103,11 +117,24 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult {
         }
     }
     drop(vault);
+    if let Ok(outer) = std::env::var(EXEC_MARK) {
+        eprintln!(
+            "keyhaven: note: running inside another `keyhaven exec` ({outer}); the variables of \
+             {} replace those of the same tools",
+            names.join(", ")
+        );
+    }
     let mut cmd = std::process::Command::new(&program);
     cmd.args(&args.command[1..]);
+    for name in &family {
+        if !env.iter().any(|(n, _, _)| n == name) {
+            cmd.env_remove(name);
+        }
+    }
     for (name, value, _) in &env {
         cmd.env(name, value.as_str());
     }
+    cmd.env(EXEC_MARK, names.join(","));
     run(cmd, &program)
 }
 

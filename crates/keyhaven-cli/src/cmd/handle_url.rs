@@ -20,6 +20,9 @@ pub struct Args {
     /// http://127.0.0.1:PORT/callback?...), or `-` to read it from standard input (then it is
     /// not visible in the process list).
     url: String,
+    /// Print the connection as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `keyhaven handle-url`.
@@ -33,10 +36,15 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
     flows::callback::parse(&url)?;
     let mut vault = ctx.open_vault()?;
     let conn = flows::complete(&mut vault, &url)?;
-    println!(
+    if args.json {
+        return super::print_json(&conn);
+    }
+    outln!(
         "Connected {} as {} ({}).",
-        conn.provider, conn.account, conn.id
-    );
+        conn.provider,
+        conn.account,
+        conn.id
+    )?;
     Ok(())
 }
 

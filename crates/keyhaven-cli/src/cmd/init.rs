@@ -31,6 +31,6 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
         KeyChoice::Keychain => "key stored in the OS keychain",
         KeyChoice::Passphrase => "protected by your passphrase",
     };
-    println!("Created the vault at {} ({how}).", vault.path().display());
+    outln!("Created the vault at {} ({how}).", vault.path().display())?;
     Ok(())
 }

@@ -4,12 +4,15 @@
 mod audit;
 mod connect;
 mod credentials;
+mod default;
 mod env;
 mod handle_url;
 mod init;
 mod list;
 mod providers;
+mod rename;
 mod show;
+mod status;
 mod tokens;
 mod vault;
 
@@ -58,6 +61,8 @@ pub struct GlobalArgs {
 enum Command {
     /// Create the vault (key in the OS keychain, or --passphrase).
     Init(init::Args),
+    /// The vault and every connection's health; exits 1 when something needs you.
+    Status(status::Args),
     /// Inspect and maintain the vault.
     #[command(subcommand)]
     Vault(vault::VaultCommand),
@@ -76,6 +81,10 @@ enum Command {
     Refresh(tokens::RefreshArgs),
     /// Revoke a connection at the provider and delete it from the vault.
     Disconnect(tokens::DisconnectArgs),
+    /// Make a connection its provider's default: what PROVIDER alone names.
+    Default(default::Args),
+    /// Give a connection a name of your own, usable as PROVIDER:NAME.
+    Rename(rename::Args),
     /// Revocations still to be confirmed by the provider (503 or timeout at disconnect).
     Revocations(tokens::RevocationsArgs),
     /// The audit log: creations, reveals, token hand-outs, refreshes, revocations, deletions.
@@ -118,6 +127,9 @@ pub fn run(cli: Cli) -> CliResult {
     };
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
+        Command::Default(args) => default::run(&ctx, args),
+        Command::Rename(args) => rename::run(&ctx, args),
         Command::Vault(cmd) => vault::run(&ctx, cmd),
         Command::List(args) => list::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
@@ -149,10 +161,32 @@ impl Ctx {
         }
     }
 
+    /// The vault when one exists, else `None` (for what works before `keyhaven init`: the
+    /// catalog, `providers list`, `credentials fields`).
+    fn open_vault_if_any(&self) -> CliResult<Option<Vault>> {
+        let dir = DataDir::from_env()?;
+        if !Vault::exists(&dir) {
+            return Ok(None);
+        }
+        self.open_vault().map(Some)
+    }
+
     /// Opens the vault in the configured data directory.
     fn open_vault(&self) -> CliResult<Vault> {
         let dir = DataDir::from_env()?;
-        Ok(Vault::open(&dir, &mut self.passphrases(None), Actor::Cli)?)
+        let vault = Vault::open(&dir, &mut self.passphrases(None), Actor::Cli)?;
+        // Said, not silently ignored: a passphrase file named on the command line for a vault
+        // that has none. (Set in the environment it may well be meant for another vault.)
+        if let Some(f) = &self.passphrase_file
+            && !vault.uses_passphrase()
+            && std::env::var_os("KEYHAVEN_PASSPHRASE_FILE").is_none_or(|v| v != f.as_os_str())
+        {
+            eprintln!(
+                "keyhaven: note: --passphrase-file is ignored: this vault's key is in the OS \
+                 keychain"
+            );
+        }
+        Ok(vault)
     }
 }
 

@@ -14,8 +14,34 @@ use crate::error::CliResult;
 /// `keyhaven providers ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum ProvidersCommand {
-    /// List catalog and custom providers, and whether your OAuth app is configured for each.
+    /// List catalog and custom providers, and whether your OAuth app is configured for each
+    /// (works before `keyhaven init`: then the catalog alone).
     List {
+        /// Only providers of this category (e.g. cloud, dev-tools, productivity).
+        #[arg(long, value_name = "C")]
+        category: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything about one provider: how it signs in, the redirect URIs to register, scopes,
+    /// variables, credential fields, the environment variables its tools read.
+    Show {
+        /// Provider id.
+        provider: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a custom provider, or your OAuth app for a catalog provider. Refused while
+    /// connections use it, unless --force.
+    Remove {
+        /// Provider id.
+        provider: String,
+        /// Remove it even though connections use it (they cannot refresh or revoke until it is
+        /// defined or configured again).
+        #[arg(long)]
+        force: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -74,6 +100,9 @@ pub struct AddArgs {
     /// Revocation endpoint (RFC 7009).
     #[arg(long)]
     revocation_url: Option<String>,
+    /// Print the new provider as JSON.
+    #[arg(long)]
+    json: bool,
     /// Redefine a custom provider that already exists. Its connections are not re-pointed: they
     /// keep talking only to the server that issued them, so they must be connected again.
     #[arg(long)]
@@ -104,21 +133,90 @@ impl From<AuthModeArg> for AuthMode {
 /// Runs a `keyhaven providers` subcommand.
 pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
     match cmd {
-        ProvidersCommand::List { json } => {
-            let vault = ctx.open_vault()?;
-            let list = vault.list_providers()?;
+        ProvidersCommand::List { category, json } => {
+            let mut list = match ctx.open_vault_if_any()? {
+                Some(vault) => vault.list_providers()?,
+                None => keyhaven_core::providers::catalog_summaries()?,
+            };
+            if let Some(c) = &category {
+                let c = c.to_ascii_lowercase();
+                if !list.iter().any(|p| p.categories.contains(&c)) {
+                    let mut all: Vec<&str> = list
+                        .iter()
+                        .flat_map(|p| p.categories.iter().map(String::as_str))
+                        .collect();
+                    all.sort();
+                    all.dedup();
+                    return Err(Error::BadInput(format!(
+                        "no category {c:?}{}; the categories are {}",
+                        keyhaven_core::suggest::hint(&c, all.iter().copied()),
+                        all.join(", ")
+                    ))
+                    .into());
+                }
+                list.retain(|p| p.categories.contains(&c));
+            }
             if json {
                 return print_json(&list);
             }
-            for p in &list {
-                let redirects: Vec<_> = p.redirects.iter().map(|k| flows::kind_name(*k)).collect();
-                println!(
-                    "{:22} {:28} {:10} {}{}",
-                    p.id,
-                    p.name,
-                    if p.configured { "configured" } else { "-" },
-                    redirects.join(","),
-                    if p.custom { "  (custom)" } else { "" }
+            let rows: Vec<[String; 5]> = list
+                .iter()
+                .map(|p| {
+                    let redirects: Vec<_> =
+                        p.redirects.iter().map(|k| flows::kind_name(*k)).collect();
+                    [
+                        p.id.clone(),
+                        p.name.clone(),
+                        format!(
+                            "{}{}",
+                            p.auth_mode.as_str(),
+                            if p.custom { " (custom)" } else { "" }
+                        ),
+                        if p.configured { "yes" } else { "-" }.into(),
+                        redirects.join(","),
+                    ]
+                })
+                .collect();
+            super::list::print_table(&["ID", "NAME", "AUTH", "YOUR APP", "REDIRECTS"], &rows)
+        }
+        ProvidersCommand::Show { provider, json } => {
+            let info = match ctx.open_vault_if_any()? {
+                Some(vault) => vault.provider_info(&provider)?,
+                None => keyhaven_core::providers::catalog_provider_info(&provider)?,
+            };
+            if json {
+                return print_json(&info);
+            }
+            show(&info)
+        }
+        ProvidersCommand::Remove {
+            provider,
+            force,
+            json,
+        } => {
+            let mut vault = ctx.open_vault()?;
+            let removed = vault.remove_provider(&provider, force)?;
+            if json {
+                return print_json(&removed);
+            }
+            if removed.custom {
+                outln!("Removed the custom provider {}.", removed.id)?;
+            } else {
+                outln!(
+                    "Removed your OAuth app{} for {}.",
+                    removed
+                        .client_id
+                        .as_deref()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default(),
+                    removed.id
+                )?;
+            }
+            if removed.connections_left > 0 {
+                eprintln!(
+                    "{} connection(s) still use it and cannot be refreshed or revoked until it \
+                     is back.",
+                    removed.connections_left
                 );
             }
             Ok(())
@@ -147,19 +245,22 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
             if let Some(what) = replacing {
                 eprintln!("Replaced: {what}.");
             }
+            if a.json {
+                return print_json(&vault.provider_info(&def.id)?);
+            }
             match def.auth_mode {
-                AuthMode::Oauth2 => println!(
+                AuthMode::Oauth2 => outln!(
                     "Added provider {} (authorization endpoint {}).",
                     def.id,
                     def.authorization_url.as_deref().unwrap_or("-")
                 ),
-                _ => println!(
+                _ => outln!(
                     "Added provider {} (token endpoint {}); add an account with `keyhaven credentials add {}`.",
                     def.id,
                     def.token_url.as_deref().unwrap_or("-"),
                     def.id
                 ),
-            }
+            }?;
             Ok(())
         }
         ProvidersCommand::Configure {
@@ -170,10 +271,85 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
             let mut vault = ctx.open_vault()?;
             let secret = read_secret_file(client_secret_file)?;
             vault.configure_provider(&provider, &client_id, secret)?;
-            println!("Stored your OAuth app for {provider}.");
+            outln!("Stored your OAuth app for {provider}.")?;
             Ok(())
         }
     }
+}
+
+/// `providers show` in text.
+fn show(p: &keyhaven_core::providers::ProviderInfo) -> CliResult {
+    outln!("{} ({})", p.name, p.id)?;
+    outln!(
+        "  Signs in with  {}{}",
+        p.auth_mode.describe(),
+        if p.legacy { " (legacy)" } else { "" }
+    )?;
+    if !p.categories.is_empty() {
+        outln!("  Categories     {}", p.categories.join(", "))?;
+    }
+    outln!("  Docs           {}", p.docs_url)?;
+    for (what, url) in [
+        ("Issuer", &p.issuer),
+        ("Authorize at", &p.authorization_url),
+        ("Token at", &p.token_url),
+        ("Revoke at", &p.revocation_url),
+    ] {
+        if let Some(url) = url {
+            outln!("  {what:14} {url}")?;
+        }
+    }
+    if let Some(u) = &p.register_url {
+        outln!("  Register at    {u}")?;
+    }
+    if p.auth_mode == AuthMode::Oauth2 {
+        outln!(
+            "  Your app       {}",
+            match &p.client_id {
+                Some(id) => format!("configured (client id {id})"),
+                None => format!(
+                    "not configured: `keyhaven providers configure {} --client-id ID{}`",
+                    p.id,
+                    if p.client_secret_required {
+                        " --client-secret-file F"
+                    } else {
+                        ""
+                    }
+                ),
+            }
+        )?;
+        for (kind, uri) in &p.redirect_uris {
+            outln!("  Redirect URI   {uri}  ({kind}; register it with your app)")?;
+        }
+        if !p.scopes.is_empty() {
+            outln!("  Scopes         {}", p.scopes.join(" "))?;
+        }
+    }
+    for v in &p.variables {
+        outln!(
+            "  Variable       --var {}=...  {} (e.g. {}{})",
+            v.name,
+            v.label,
+            v.example,
+            v.default
+                .as_deref()
+                .map(|d| format!("; default {d}"))
+                .unwrap_or_default()
+        )?;
+    }
+    for f in &p.fields {
+        outln!(
+            "  Field          {}  {}{}{}",
+            f.name,
+            f.label,
+            if f.secret { " (secret)" } else { "" },
+            if f.optional { " (optional)" } else { "" }
+        )?;
+    }
+    if !p.env.is_empty() {
+        outln!("  Tools read     {}", p.env.join(" "))?;
+    }
+    Ok(())
 }
 
 /// Reads a secret from a file named on the command line (a trailing newline is dropped).

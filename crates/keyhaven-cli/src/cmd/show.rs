@@ -26,41 +26,44 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
         return print_json(&d);
     }
     let s = &d.summary;
-    println!("Connection  {}", s.id);
-    println!("Provider    {}", s.provider);
-    println!("Account     {}", s.account);
+    outln!("Connection  {}", s.id)?;
+    outln!("Provider    {}", s.provider)?;
+    outln!("Account     {}", s.account)?;
     if !s.instance.is_empty() {
-        println!("Instance    {}", s.instance);
+        outln!("Instance    {}", s.instance)?;
     }
-    println!("Status      {}", s.status);
-    println!(
+    outln!("Status      {}", s.status)?;
+    outln!(
         "Expires     {}",
         s.expires_at.as_deref().unwrap_or("never / unknown")
-    );
-    println!(
+    )?;
+    outln!(
         "Scopes      {} (requested: {})",
         s.scopes.join(" "),
         d.scopes_requested.join(" ")
-    );
-    println!("Created     {}   updated {}", d.created_at, d.updated_at);
+    )?;
+    outln!("Created     {}   updated {}", d.created_at, d.updated_at)?;
     if let Some(e) = &d.last_error {
-        println!("Last error  {e}");
+        outln!("Last error  {e}")?;
     }
     for f in &d.fields {
         let value = match &f.value {
             Some(v) => v.clone(),
             None => format!("•••••••• ({} bytes, --reveal to show)", f.length),
         };
-        println!(
+        outln!(
             "  {:14} {}  (updated {}, {} s ago)",
-            f.name, value, f.updated_at, f.age_secs
-        );
+            f.name,
+            value,
+            f.updated_at,
+            f.age_secs
+        )?;
         if let Some(jwt) = &f.jwt {
-            println!("  {:14} JWT, decoded for display, NOT verified:", "");
-            println!("  {:14}   header {}", "", jwt.header);
-            println!("  {:14}   claims {}", "", jwt.claims);
+            outln!("  {:14} JWT, decoded for display, NOT verified:", "")?;
+            outln!("  {:14}   header {}", "", jwt.header)?;
+            outln!("  {:14}   claims {}", "", jwt.claims)?;
             for (k, v) in &jwt.times {
-                println!("  {:14}   {k} = {}", "", v.as_str().unwrap_or_default());
+                outln!("  {:14}   {k} = {}", "", v.as_str().unwrap_or_default())?;
             }
         }
     }

@@ -13,9 +13,17 @@ use crate::error::CliResult;
 pub struct TokenArgs {
     /// Connection: its id, PROVIDER (when it has one connection) or PROVIDER:ACCOUNT.
     conn: String,
-    /// Refresh when the token expires within SECS (default: the provider's margin, usually 60).
+    /// Refresh first when the token expires within SECS, exactly (a margin longer than the
+    /// token lives refreshes on every call). Default: the provider's margin, usually 60 s, at
+    /// most half the token's lifetime.
     #[arg(long, value_name = "SECS")]
     margin: Option<u64>,
+    /// For an API-key connection with several secret fields: which one to print.
+    #[arg(long, value_name = "NAME")]
+    field: Option<String>,
+    /// Print {token, token_type, expires_at, scopes, id, provider, account} as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `keyhaven refresh`.
@@ -29,8 +37,8 @@ pub struct RefreshArgs {
     /// app is not running.
     #[arg(long)]
     due: bool,
-    /// With --due: print what was done as JSON.
-    #[arg(long, requires = "due")]
+    /// Print what was done as JSON.
+    #[arg(long)]
     json: bool,
 }
 
@@ -42,6 +50,9 @@ pub struct DisconnectArgs {
     /// Delete locally without revoking at the provider.
     #[arg(long)]
     keep_remote: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Prints a valid access token, alone, on stdout.
@@ -53,8 +64,25 @@ pub fn token(ctx: &Ctx, args: TokenArgs) -> CliResult {
         &conn.id,
         TokenOptions {
             margin_secs: args.margin,
+            field: args.field,
         },
     )?;
+    if args.json {
+        // Read after the hand-out: a refresh may just have changed expiry and scopes.
+        let after = vault.find_connection(&conn.id)?;
+        let details = vault.connection_details(&conn.id, false)?;
+        let text =
+            zeroize::Zeroizing::new(String::from_utf8_lossy(token.expose_secret()).into_owned());
+        return print_json(&serde_json::json!({
+            "token": text.as_str(),
+            "token_type": details.token_type,
+            "expires_at": after.expires_at,
+            "scopes": after.scopes,
+            "id": after.id,
+            "provider": after.provider,
+            "account": after.account,
+        }));
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(token.expose_secret())?;
     out.write_all(b"\n")?;
@@ -70,13 +98,16 @@ pub fn refresh(ctx: &Ctx, args: RefreshArgs) -> CliResult {
     let conn = vault.find_connection(&spec)?;
     tokens::refresh(&mut vault, &conn.id)?;
     let after = vault.find_connection(&conn.id)?;
-    println!(
+    if args.json {
+        return print_json(&after);
+    }
+    outln!(
         "Refreshed {} ({}:{}); expires {}.",
         after.id,
         after.provider,
         after.account,
         after.expires_at.as_deref().unwrap_or("never")
-    );
+    )?;
     Ok(())
 }
 
@@ -109,12 +140,12 @@ fn refresh_due(vault: &mut keyhaven_core::Vault, json: bool) -> CliResult {
     } else {
         for r in &rows {
             match &r.error {
-                None => println!("refreshed {} ({:?})", r.due.id, r.due.reason),
+                None => outln!("refreshed {} ({})", r.due.id, r.due.reason.as_str())?,
                 Some(e) => eprintln!("keyhaven: {} not refreshed: {e}", r.due.id),
             }
         }
         if rows.is_empty() {
-            println!("Nothing is due.");
+            outln!("Nothing is due.")?;
         }
     }
     if failed > 0 {
@@ -132,6 +163,20 @@ pub fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> CliResult {
     let mut vault = ctx.open_vault()?;
     let conn = vault.find_connection(&args.conn)?;
     let report = tokens::disconnect(&mut vault, &conn.id, args.keep_remote)?;
+    if args.json {
+        return print_json(&report);
+    }
+    if report.key_stays_valid {
+        eprintln!(
+            "The credentials themselves stay valid at {}: deleting them here does not revoke \
+             them. Revoke them at {}.",
+            conn.provider,
+            report
+                .manual_revocation_url
+                .as_deref()
+                .unwrap_or("the provider's console")
+        );
+    }
     if report.kept_remote {
         eprintln!("Not revoked at {} (--keep-remote).", conn.provider);
     }
@@ -151,7 +196,7 @@ pub fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> CliResult {
             report.retry_pending.join(", ")
         );
     }
-    if !report.not_revoked.is_empty() {
+    if !report.not_revoked.is_empty() && !report.key_stays_valid {
         match &report.manual_revocation_url {
             Some(url) => eprintln!("Revoke Keyhaven's access by hand at {url}"),
             None => eprintln!(
@@ -160,10 +205,12 @@ pub fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> CliResult {
             ),
         }
     }
-    println!(
+    outln!(
         "Deleted {} ({}:{}) from this vault.",
-        conn.id, conn.provider, conn.account
-    );
+        conn.id,
+        conn.provider,
+        conn.account
+    )?;
     Ok(())
 }
 
@@ -187,13 +234,13 @@ pub fn revocations(ctx: &Ctx, args: RevocationsArgs) -> CliResult {
             return print_json(&report);
         }
         for r in &report.revoked {
-            println!("revoked    {r}");
+            outln!("revoked    {r}")?;
         }
         for p in &report.pending {
-            println!("pending    {p}");
+            outln!("pending    {p}")?;
         }
         for (a, why) in &report.abandoned {
-            println!("abandoned  {a} ({why})");
+            outln!("abandoned  {a} ({why})")?;
         }
         return Ok(());
     }
@@ -202,10 +249,10 @@ pub fn revocations(ctx: &Ctx, args: RevocationsArgs) -> CliResult {
         return print_json(&pending);
     }
     if pending.is_empty() {
-        println!("No revocation pending.");
+        outln!("No revocation pending.")?;
     }
     for p in &pending {
-        println!(
+        outln!(
             "{} {} {} attempts={} next={}{}",
             p.connection_id,
             p.provider,
@@ -216,7 +263,7 @@ pub fn revocations(ctx: &Ctx, args: RevocationsArgs) -> CliResult {
                 .as_deref()
                 .map(|e| format!(" ({e})"))
                 .unwrap_or_default()
-        );
+        )?;
     }
     Ok(())
 }

@@ -29,9 +29,10 @@ pub enum VaultCommand {
         new_passphrase_file: Option<PathBuf>,
     },
     /// Write every provider setting and connection to FILE, encrypted with a passphrase in the
-    /// age format (`age -d FILE` opens it too). Never overwrites an existing file.
+    /// age format (`age -d FILE` opens it too). Never overwrites an existing file. FILE `-`
+    /// writes to standard output (not to a terminal, and without --move).
     Export {
-        /// The backup file to create.
+        /// The backup file to create, or `-` for standard output.
         file: PathBuf,
         /// Afterwards, stop refreshing the exported OAuth connections here: their refresh
         /// tokens belong to wherever the backup is imported.
@@ -73,7 +74,7 @@ pub fn run(ctx: &Ctx, cmd: VaultCommand) -> CliResult {
             if json {
                 print_json(&status)
             } else {
-                print_status(&status);
+                print_status(&status)?;
                 Ok(())
             }
         }
@@ -84,7 +85,7 @@ pub fn run(ctx: &Ctx, cmd: VaultCommand) -> CliResult {
             let mut passphrases = ctx.passphrases(new_passphrase_file);
             vault.rekey(&mut passphrases, &mut fault_injection)?;
             let status = vault.status()?;
-            println!("Re-keyed the vault; {}.", describe_key(&status.key_source));
+            outln!("Re-keyed the vault; {}.", describe_key(&status.key_source))?;
             Ok(())
         }
         VaultCommand::Export {
@@ -93,18 +94,21 @@ pub fn run(ctx: &Ctx, cmd: VaultCommand) -> CliResult {
             backup_passphrase_file,
             json,
         } => {
+            if file.as_os_str() == "-" {
+                return export_to_stdout(ctx, move_, backup_passphrase_file, json);
+            }
             let mut vault = ctx.open_vault()?;
             let pass = backup_passphrase(backup_passphrase_file.as_ref(), true)?;
             let report = vault.export_backup(&file, &pass, move_)?;
             if json {
                 return print_json(&report);
             }
-            println!(
+            outln!(
                 "Wrote {} provider settings and {} connections to {} (age, passphrase).",
                 report.providers,
                 report.connections,
                 report.path.display()
-            );
+            )?;
             if move_ {
                 eprintln!(
                     "Marked {} connections as moved: this vault no longer refreshes them.",
@@ -155,6 +159,46 @@ pub fn run(ctx: &Ctx, cmd: VaultCommand) -> CliResult {
     }
 }
 
+/// `vault export -`: the encrypted bytes on stdout, the report on stderr (or as JSON there).
+fn export_to_stdout(
+    ctx: &Ctx,
+    move_: bool,
+    backup_passphrase_file: Option<PathBuf>,
+    json: bool,
+) -> CliResult {
+    if move_ {
+        return Err(keyhaven_core::Error::BadInput(
+            "--move needs a file: whether a backup written to standard output reached a safe \
+             place cannot be known, and moved connections stop refreshing here"
+                .into(),
+        )
+        .into());
+    }
+    if std::io::stdout().is_terminal() {
+        return Err(keyhaven_core::Error::BadInput(
+            "refusing to write an encrypted backup to the terminal; redirect it (`> FILE`) or \
+             pipe it"
+                .into(),
+        )
+        .into());
+    }
+    let mut vault = ctx.open_vault()?;
+    let pass = backup_passphrase(backup_passphrase_file.as_ref(), true)?;
+    let report = vault.export_backup_to(&mut std::io::stdout().lock(), &pass)?;
+    if json {
+        eprintln!(
+            "{}",
+            serde_json::to_string(&report).map_err(std::io::Error::from)?
+        );
+    } else {
+        eprintln!(
+            "Wrote {} provider settings and {} connections to standard output (age, passphrase).",
+            report.providers, report.connections
+        );
+    }
+    Ok(())
+}
+
 /// The import report (or, with `plan`, what an import would do) on stdout.
 fn print_import(r: &ImportReport, json: bool, plan: bool) -> CliResult {
     if json {
@@ -199,24 +243,29 @@ fn write_import(out: &mut dyn Write, r: &ImportReport, plan: bool) -> std::io::R
     )
 }
 
-fn print_status(s: &VaultStatus) {
+fn print_status(s: &VaultStatus) -> CliResult {
     let c = &s.counts;
-    println!("Vault       {}", s.path.display());
-    println!("Key         {}", describe_key(&s.key_source));
-    println!(
+    outln!("Vault       {}", s.path.display())?;
+    outln!("Key         {}", describe_key(&s.key_source))?;
+    outln!(
         "Schema      version {} (this Keyhaven: {})",
-        s.schema_version, s.schema_latest
-    );
-    println!("Integrity   {}", s.integrity);
-    println!("Size        {} bytes", s.size_bytes);
-    println!("Created     {}", s.created_at);
-    println!(
+        s.schema_version,
+        s.schema_latest
+    )?;
+    outln!("Integrity   {}", s.integrity)?;
+    outln!("Size        {} bytes", s.size_bytes)?;
+    outln!("Created     {}", s.created_at)?;
+    outln!(
         "Contents    {} connections, {} provider settings, {} pending flows, {} audit events",
-        c.connections, c.providers, c.pending_flows, c.audit_events
-    );
+        c.connections,
+        c.providers,
+        c.pending_flows,
+        c.audit_events
+    )?;
+    Ok(())
 }
 
-fn describe_key(k: &KeySourceInfo) -> String {
+pub(super) fn describe_key(k: &KeySourceInfo) -> String {
     match k {
         KeySourceInfo::Keychain { service, account } => {
             format!("key in the OS keychain (item {service} / {account})")

@@ -31,6 +31,9 @@ pub struct Session {
     bus_address: String,
     bus_pid: u32,
     keyring_running: bool,
+    /// Seconds the clock of the keyhaven processes started from here is ahead of real time
+    /// (`KEYHAVEN_TEST_TIME_OFFSET`, debug builds): tests move time instead of sleeping.
+    time_offset: std::cell::Cell<i64>,
 }
 
 impl Session {
@@ -81,6 +84,7 @@ impl Session {
             bus_address,
             bus_pid,
             keyring_running: false,
+            time_offset: std::cell::Cell::new(0),
         }
     }
 
@@ -177,8 +181,19 @@ impl Session {
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
             .env("KEYHAVEN_HOME", self.home())
             .env("LANG", "C.UTF-8")
+            .env(
+                "KEYHAVEN_TEST_TIME_OFFSET",
+                self.time_offset.get().to_string(),
+            )
             .stdin(Stdio::null());
         c
+    }
+
+    /// Moves the clock of every keyhaven process started from now on `secs` seconds ahead (the
+    /// authorization servers keep real time: a token Keyhaven now sees as expired is renewed
+    /// normally).
+    pub fn advance(&self, secs: i64) {
+        self.time_offset.set(self.time_offset.get() + secs);
     }
 
     /// Runs `keyhaven ARGS` with stdin closed (no terminal) and returns its output. A run that

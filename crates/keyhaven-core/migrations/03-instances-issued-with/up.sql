@@ -59,3 +59,18 @@ ALTER TABLE revocation_tombstones ADD COLUMN revocation_url TEXT;
 ALTER TABLE revocation_tombstones ADD COLUMN own_client INTEGER NOT NULL DEFAULT 0
     CHECK (own_client IN (0, 1));
 UPDATE revocation_tombstones SET own_client = 1 WHERE client_id IS NOT NULL;
+
+-- The default connection of a provider (`keyhaven default CONN`): what `PROVIDER` alone names
+-- once a provider has several connections. At most one per provider (enforced in
+-- connections.rs, which clears the others in the same transaction).
+ALTER TABLE connections ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0
+    CHECK (is_default IN (0, 1));
+
+-- Who an audit row is about, as `provider:account` (or `provider:account at instance`), written
+-- with the row: rows outlive their connection, and "who took my GitHub token" should still be
+-- answerable after it is deleted.
+ALTER TABLE audit_events ADD COLUMN subject TEXT;
+UPDATE audit_events SET subject = (
+    SELECT c.provider_id || ':' || c.account
+    FROM connections c WHERE c.id = audit_events.connection_id)
+WHERE connection_id IS NOT NULL;

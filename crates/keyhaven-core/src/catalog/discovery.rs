@@ -60,6 +60,18 @@ impl Metadata {
 /// Fetches metadata for `issuer`: `/.well-known/oauth-authorization-server` (RFC 8414, inserted
 /// before the issuer's path), then `/.well-known/openid-configuration` (appended).
 pub fn discover(issuer: &str) -> Result<Metadata> {
+    discover_inner(issuer, false)
+}
+
+/// Discovery for an issuer the person is typing in (`providers add --issuer`): the same, except
+/// that an issuer differing from the metadata's by one trailing `/` is taken as the server says
+/// it is. Both forms fetch the same documents, so this names no other server; the returned
+/// `issuer` is what is stored, and every later check (metadata, `iss`, id tokens) is exact.
+pub fn discover_configured(issuer: &str) -> Result<Metadata> {
+    discover_inner(issuer, true)
+}
+
+fn discover_inner(issuer: &str, adopt_slash: bool) -> Result<Metadata> {
     let base =
         check_endpoint_url(issuer).map_err(|e| Error::BadInput(format!("issuer {issuer}: {e}")))?;
     let client = http::client()?;
@@ -82,7 +94,10 @@ pub fn discover(issuer: &str) -> Result<Metadata> {
                         what: what.clone(),
                         reason: format!("not valid metadata JSON: {e}"),
                     })?;
-                if meta.issuer != issuer {
+                let slash_only = adopt_slash
+                    && issuer.trim_end_matches('/') == meta.issuer.trim_end_matches('/')
+                    && issuer.len().abs_diff(meta.issuer.len()) == 1;
+                if meta.issuer != issuer && !slash_only {
                     return Err(Error::IssuerMismatch {
                         reason: format!(
                             "the metadata at {url} names issuer {:?}, expected {issuer:?}",

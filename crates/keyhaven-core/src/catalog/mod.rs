@@ -72,8 +72,10 @@ impl Catalog {
 
     /// A provider by id, or an error naming the unknown id.
     pub fn require(&self, id: &str) -> Result<&ProviderDef> {
-        self.get(id)
-            .ok_or_else(|| Error::UnknownProvider { id: id.into() })
+        self.get(id).ok_or_else(|| Error::UnknownProvider {
+            id: id.into(),
+            hint: crate::suggest::hint(id, self.providers.keys().map(String::as_str)),
+        })
     }
 
     /// Every provider, by id.
@@ -111,6 +113,9 @@ pub struct Resolved {
     pub vars: BTreeMap<String, String>,
     /// Those and the variables they derive (for templates).
     pub all_vars: BTreeMap<String, String>,
+    /// The variables that took their default (the person gave no value): a tool is never handed
+    /// a value nobody chose (`keyhaven exec` leaves such a variable unset).
+    pub defaulted: std::collections::BTreeSet<String>,
     /// The live check's URL with variables filled in; `${field:NAME}` and `${uuid}` are left for
     /// [`crate::credentials`] to fill per request.
     pub verify_url: Option<String>,
@@ -237,7 +242,7 @@ impl ProviderDef {
                 url_ok(u).map_err(|e| format!("field {} create_url: {e}", f.name))?;
             }
         }
-        for var in self.env.keys() {
+        for var in self.env.keys().chain(self.env_clear.iter()) {
             let ok = var
                 .chars()
                 .next()
@@ -340,7 +345,11 @@ impl ProviderDef {
     /// checked against its anchored pattern.
     pub fn resolve(&self, given: &BTreeMap<String, String>) -> Result<Resolved> {
         let mut vars = BTreeMap::new();
+        let mut defaulted = std::collections::BTreeSet::new();
         for (name, var) in &self.variables {
+            if !given.contains_key(name) {
+                defaulted.insert(name.clone());
+            }
             let value = given
                 .get(name)
                 .cloned()
@@ -368,9 +377,26 @@ impl ProviderDef {
         }
         for name in given.keys() {
             if !self.variables.contains_key(name) {
+                let names: Vec<&str> = self.variables.keys().map(String::as_str).collect();
+                let reason = match (
+                    crate::suggest::closest(name, names.iter().copied()),
+                    names.is_empty(),
+                ) {
+                    (Some(c), _) => {
+                        format!("{} has no variable {name}; did you mean {c}?", self.name)
+                    }
+                    (None, true) => format!("{} takes no variables", self.name),
+                    (None, false) => {
+                        format!(
+                            "{} has no variable {name}; its variables: {}",
+                            self.name,
+                            names.join(", ")
+                        )
+                    }
+                };
                 return Err(Error::BadVariable {
                     name: name.clone(),
-                    reason: format!("{} has no variable {name}", self.name),
+                    reason,
                 });
             }
         }
@@ -413,6 +439,7 @@ impl ProviderDef {
                 .transpose()?,
             all_vars: all.clone(),
             vars,
+            defaulted,
         })
     }
 }

@@ -26,6 +26,30 @@ pub enum AuthMode {
     Basic,
 }
 
+impl AuthMode {
+    /// The name stored and printed (`oauth2`, `api_key`, ...), as in the catalog files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Oauth2 => "oauth2",
+            AuthMode::Oauth2ClientCredentials => "oauth2_client_credentials",
+            AuthMode::Oauth2Password => "oauth2_password",
+            AuthMode::ApiKey => "api_key",
+            AuthMode::Basic => "basic",
+        }
+    }
+
+    /// A few words for a person: "an API key", "a browser sign-in", ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            AuthMode::Oauth2 => "a browser sign-in (OAuth 2.0)",
+            AuthMode::Oauth2ClientCredentials => "a machine client (OAuth 2.0 client credentials)",
+            AuthMode::Oauth2Password => "an API user and password (OAuth 2.0 password grant)",
+            AuthMode::ApiKey => "an API key",
+            AuthMode::Basic => "a user name and password (HTTP Basic)",
+        }
+    }
+}
+
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -370,6 +394,12 @@ pub struct ProviderDef {
     /// credential field name).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Further variables of the same tools that `keyhaven exec` clears when the connection does
+    /// not set them, so a stale value from the calling shell cannot mix with the connection's
+    /// (AWS: `AWS_PROFILE`, `AWS_SECURITY_TOKEN`, ...). Variables in `env` that come from a
+    /// credential field are cleared the same way without being listed here.
+    #[serde(default)]
+    pub env_clear: Vec<String>,
     /// Credential fields (api_key / basic / password modes).
     #[serde(default)]
     pub fields: Vec<CredentialField>,

@@ -79,7 +79,7 @@ pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Ve
             def.name
         )));
     }
-    let stored_vars: BTreeMap<String, String> = vault
+    let extra: serde_json::Value = vault
         .conn()
         .query_row(
             "SELECT extra FROM connections WHERE id = ?1",
@@ -87,8 +87,17 @@ pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Ve
             |r| r.get::<_, String>(0),
         )
         .ok()
-        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e).ok())
-        .and_then(|v| serde_json::from_value(v.get("keyhaven_vars")?.clone()).ok())
+        .and_then(|e| serde_json::from_str(&e).ok())
+        .unwrap_or_default();
+    let stored_vars: BTreeMap<String, String> = extra
+        .get("keyhaven_vars")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    // Never invent a value: a variable that took its default (no value given when the
+    // connection was made) is not handed to tools, which then use their own (AWS_REGION).
+    let defaulted: std::collections::BTreeSet<String> = extra
+        .get("keyhaven_defaulted")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
     let vars = def.resolve(&stored_vars)?.vars;
     let needs_token = def.env.values().any(|s| s == "access_token");
@@ -107,7 +116,9 @@ pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Ve
             "access_token" => token
                 .as_ref()
                 .map(|t| String::from_utf8_lossy(t.expose_secret()).into_owned()),
-            s if vars.contains_key(s) => Some(vars[s].clone()).filter(|v| !v.is_empty()),
+            s if vars.contains_key(s) => {
+                Some(vars[s].clone()).filter(|v| !v.is_empty() && !defaulted.contains(s))
+            }
             s => tokens::read_field_pub(vault, conn_id, s)?
                 .map(|v| String::from_utf8_lossy(v.expose_secret()).into_owned()),
         };
@@ -123,6 +134,25 @@ pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Ve
         Some(&format!("{purpose}: {}", names.join(" "))),
     )?;
     Ok(out)
+}
+
+/// The variables of a provider's tools that carry identity: the `env` names that come from a
+/// credential field or a token, and the catalog's `env_clear`. `keyhaven exec` clears each one
+/// the connections do not set, so a stale `AWS_SESSION_TOKEN` or `AWS_PROFILE` from the calling
+/// shell never mixes with the connection's keys (as aws-vault does). Variables that come from a
+/// template variable (a region, an endpoint) are configuration and left to the caller.
+pub fn family(def: &crate::catalog::ProviderDef) -> Vec<String> {
+    let mut out: Vec<String> = def
+        .env
+        .iter()
+        .filter(|(_, source)| !def.variables.contains_key(*source))
+        .map(|(name, _)| name.clone())
+        .chain(def.env_clear.iter().cloned())
+        .filter(|n| crate::catalog::is_portable_name(n))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// `export NAME='value'`: POSIX single quotes keep every byte literal (newlines, `$()`, `\``);
@@ -236,6 +266,7 @@ mod tests {
                 extra: serde_json::json!({}),
                 vars: Default::default(),
                 issued_with: Default::default(),
+                defaulted: Default::default(),
                 fields: vec![(
                     "access_token".into(),
                     FieldValue::Secret(crate::secret::SecretBytes::from("gho_abc".to_string())),

@@ -23,7 +23,7 @@ use crate::vault::Vault;
 mod env;
 mod verify;
 
-pub use env::{EnvVar, dotenv_line, environment, sh_line};
+pub use env::{EnvVar, dotenv_line, environment, family, sh_line};
 
 /// What [`add`] is asked to do beyond the values.
 #[derive(Debug, Clone, Default)]
@@ -130,8 +130,11 @@ pub fn check_values(
                     })?;
                     if !re.is_match(text) {
                         return Err(Error::BadInput(format!(
-                            "{}: {} does not look right (expected the format {p})",
-                            def.id, f.label
+                            "{}: {} does not look right: {} (field {})",
+                            def.id,
+                            f.label,
+                            describe_mismatch(text, p),
+                            f.name
                         )));
                     }
                 }
@@ -142,6 +145,56 @@ pub fn check_values(
     Ok(out)
 }
 
+/// What was received against what the pattern wants, in words a person can check without
+/// reading a regular expression ("63 characters, expected 64"), never the value itself.
+fn describe_mismatch(text: &str, pattern: &str) -> String {
+    let got = text.chars().count();
+    let lengths = regex_syntax::Parser::new()
+        .parse(&format!("^(?:{pattern})$"))
+        .ok()
+        .map(|hir| {
+            let p = hir.properties();
+            (p.minimum_len(), p.maximum_len())
+        });
+    let prefix = literal_prefix(pattern);
+    if let Some(prefix) = &prefix
+        && !text.starts_with(prefix.as_str())
+    {
+        return format!("it should start with {prefix:?}");
+    }
+    match lengths {
+        Some((Some(min), Some(max))) if min == max && got != min => {
+            format!("{got} characters, expected {min}")
+        }
+        Some((Some(min), Some(max))) if got < min || got > max => {
+            format!("{got} characters, expected {min} to {max}")
+        }
+        Some((Some(min), None)) if got < min => {
+            format!("{got} characters, expected at least {min}")
+        }
+        _ => format!(
+            "{got} characters of the right length, but some are not what this field takes \
+             (copy the whole value again)"
+        ),
+    }
+}
+
+/// The fixed start of a pattern (`ghp_[A-Za-z0-9]{36}` -> `ghp_`), when it has one.
+fn literal_prefix(pattern: &str) -> Option<String> {
+    let lit: String = pattern
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    // A quantifier right after the literal applies to its last character: not fixed then.
+    let rest = &pattern[lit.len()..];
+    let lit = if rest.starts_with(['{', '?', '*', '+']) {
+        lit[..lit.len().saturating_sub(1)].to_string()
+    } else {
+        lit
+    };
+    (!lit.is_empty()).then_some(lit)
+}
+
 /// Adds (or updates, same provider and account) a credential connection.
 pub fn add(
     vault: &mut Vault,
@@ -150,6 +203,97 @@ pub fn add(
     opts: &AddOptions,
 ) -> Result<AddReport> {
     let def = vault.provider_def(provider_id)?;
+    let (new, found) = checked_connection(&def, values, opts)?;
+    let id = vault.save_connection(new)?;
+    let connection = vault
+        .connection_summary(&id)?
+        .ok_or_else(|| Error::BadInput("the new connection vanished".into()))?;
+    Ok(AddReport {
+        connection,
+        verified: opts.verify,
+        found,
+    })
+}
+
+/// Replaces the credentials of an existing connection (a rotated key), checked live first unless
+/// `opts.verify` is false. The connection keeps its id, name, instance and audit history; the
+/// audit log records the rotation (`credentials.rotated`). New credentials that belong to another
+/// account are refused: they are a new connection (`keyhaven credentials add`).
+pub fn update(
+    vault: &mut Vault,
+    conn_id: &str,
+    values: BTreeMap<String, SecretBytes>,
+    opts: &AddOptions,
+) -> Result<AddReport> {
+    let current = vault
+        .connection_summary(conn_id)?
+        .ok_or_else(|| Error::BadInput(format!("no connection {conn_id}")))?;
+    let def = vault.provider_def(&current.provider)?;
+    if def.auth_mode == AuthMode::Oauth2 {
+        return Err(Error::BadInput(format!(
+            "{} signs in through the browser; sign in again with `keyhaven connect {}`",
+            def.name, def.id
+        )));
+    }
+    let stored_vars: BTreeMap<String, String> = vault
+        .conn()
+        .query_row(
+            "SELECT extra FROM connections WHERE id = ?1",
+            [conn_id],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e).ok())
+        .and_then(|v| serde_json::from_value(v.get("keyhaven_vars")?.clone()).ok())
+        .unwrap_or_default();
+    let opts = AddOptions {
+        vars: if opts.vars.is_empty() {
+            stored_vars
+        } else {
+            opts.vars.clone()
+        },
+        account: None,
+        ..opts.clone()
+    };
+    let (mut new, found) = checked_connection(&def, values, &opts)?;
+    if opts.verify
+        && let Some(account) = found.get("account")
+        && *account != current.account
+    {
+        return Err(Error::BadInput(format!(
+            "these credentials belong to {account}, not {}; add them as another connection \
+             with `keyhaven credentials add {}`",
+            current.account, def.id
+        )));
+    }
+    new.account = current.account.clone();
+    if crate::connections::instance_of(&new.vars) != current.instance {
+        return Err(Error::BadInput(format!(
+            "the variables given name another {} instance than this connection's ({}); add \
+             them as another connection",
+            def.name, current.instance
+        )));
+    }
+    let id = vault.save_connection(new)?;
+    crate::audit::record(vault, Some(&id), "credentials.rotated", None)?;
+    let connection = vault
+        .connection_summary(&id)?
+        .ok_or_else(|| Error::BadInput("the connection vanished".into()))?;
+    Ok(AddReport {
+        connection,
+        verified: opts.verify,
+        found,
+    })
+}
+
+/// Checks the values (fields, patterns, the live check) and builds the connection to store,
+/// without storing it; `found` is what the check reported.
+fn checked_connection(
+    def: &ProviderDef,
+    values: BTreeMap<String, SecretBytes>,
+    opts: &AddOptions,
+) -> Result<(NewConnection, BTreeMap<String, String>)> {
+    let def = def.clone();
     if def.auth_mode == AuthMode::Oauth2 {
         return Err(Error::BadInput(format!(
             "{} signs in through the browser; use `keyhaven connect {}`",
@@ -207,7 +351,8 @@ pub fn add(
                 req.identity = def.identity.clone();
                 req.userinfo_url = endpoints.userinfo_url.clone();
                 req.scopes = scopes.clone();
-                let tokens = machine::request_token(&def, &req, &creds, &scopes)?;
+                let tokens = machine::request_token(&def, &req, &creds, &scopes)
+                    .map_err(|e| refused_credentials(&def, e))?;
                 let account = match &def.verify {
                     Some(spec) => {
                         found = verify::run(&verify::Check {
@@ -277,26 +422,43 @@ pub fn add(
         fields: stored,
         vars: resolved.vars.clone(),
         issued_with,
+        defaulted: resolved.defaulted.clone(),
     };
     if let Some(tokens) = tokens {
         attach_tokens(&mut new, tokens, &scopes);
     }
-    let id = vault.save_connection(new)?;
-    let connection = vault
-        .connection_summary(&id)?
-        .ok_or_else(|| Error::BadInput("the new connection vanished".into()))?;
-    Ok(AddReport {
-        connection,
-        verified: opts.verify,
-        found,
-    })
+    Ok((new, found))
+}
+
+/// A machine grant's refusal of the credentials themselves is the person's bad input (exit 2),
+/// said like any other failed check: nothing is stored.
+fn refused_credentials(def: &ProviderDef, e: Error) -> Error {
+    match e {
+        Error::TokenEndpoint {
+            error, description, ..
+        } if matches!(
+            error.as_str(),
+            "invalid_client" | "unauthorized_client" | "invalid_grant"
+        ) =>
+        {
+            Error::Verification {
+                provider: def.id.clone(),
+                class: crate::catalog::VerifyClass::Invalid,
+                message: format!(
+                    "{} refused these credentials ({error}{description})",
+                    def.name
+                ),
+            }
+        }
+        other => other,
+    }
 }
 
 /// Puts a token response into a new connection: the token fields, expiry, type, scopes and
 /// the response's other (non-secret) fields.
 pub(crate) fn attach_tokens(new: &mut NewConnection, tokens: Tokens, requested: &[String]) {
     new.scopes_granted = tokens.granted_scopes(requested);
-    new.expires_at = tokens.expires_in.map(|s| crate::flows::pending::now() + s);
+    new.expires_at = tokens.expires_in.map(|s| crate::clock::now() + s);
     new.token_type = tokens.token_type.clone();
     if let serde_json::Value::Object(extra) = &mut new.extra {
         for (k, v) in tokens.extra.iter() {
@@ -308,13 +470,7 @@ pub(crate) fn attach_tokens(new: &mut NewConnection, tokens: Tokens, requested: 
 
 /// The stored name of an auth mode (`api_key`, `oauth2_client_credentials`, ...).
 pub fn auth_mode_name(mode: AuthMode) -> &'static str {
-    match mode {
-        AuthMode::Oauth2 => "oauth2",
-        AuthMode::Oauth2ClientCredentials => "oauth2_client_credentials",
-        AuthMode::Oauth2Password => "oauth2_password",
-        AuthMode::ApiKey => "api_key",
-        AuthMode::Basic => "basic",
-    }
+    mode.as_str()
 }
 
 /// An account name when the check named none (or did not run): the first non-secret field's
@@ -337,4 +493,32 @@ fn unverified_account(def: &ProviderDef, values: &BTreeMap<String, SecretBytes>)
         }
     }
     format!("key sha256:{}", &hex::encode(h.finalize())[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mismatches_are_described_by_length_and_prefix_never_by_the_regex() {
+        let hex64 = "[0-9a-zA-Z]{64}";
+        assert_eq!(
+            describe_mismatch(&"a".repeat(63), hex64),
+            "63 characters, expected 64"
+        );
+        assert_eq!(
+            describe_mismatch("short", "[A-Za-z0-9/+]{40,44}"),
+            "5 characters, expected 40 to 44"
+        );
+        assert_eq!(
+            describe_mismatch("XKIAABCDEFGHIJKLMNOP", "(AKIA|ASIA)[A-Z0-9]{16}"),
+            "20 characters of the right length, but some are not what this field takes (copy \
+             the whole value again)"
+        );
+        assert_eq!(
+            describe_mismatch("gho_x", "ghp_[A-Za-z0-9]{36}"),
+            "it should start with \"ghp_\""
+        );
+        assert!(!describe_mismatch("secret-value", hex64).contains("secret-value"));
+    }
 }

@@ -135,21 +135,37 @@ pub fn start_device(
     })
 }
 
-/// Polls until the person approves, denies, or the code expires. `sleep` is injected so tests of
-/// the timing rules need not wait (the CLI passes `std::thread::sleep`).
+/// Polls until the person approves, denies, the code expires, or `timeout` (when shorter than the
+/// code's lifetime: `keyhaven connect --device --timeout SECS`) has passed. `sleep` is injected so
+/// tests of the timing rules need not wait (the CLI passes `std::thread::sleep`).
 pub fn poll_device(
     vault: &mut Vault,
     mut auth: DeviceAuthorization,
+    timeout: Option<Duration>,
     sleep: &mut dyn FnMut(Duration),
 ) -> Result<ConnectionSummary> {
-    let deadline = Instant::now() + Duration::from_secs(auth.expires_in);
+    let started = Instant::now();
+    let expiry = started + Duration::from_secs(auth.expires_in);
+    let give_up = timeout.map(|t| started + t).filter(|t| *t < expiry);
     let client = vault.provider_client(&auth.provider_id)?.ok_or_else(|| {
         Error::BadInput(format!("no OAuth app configured for {}", auth.provider_id))
     })?;
     loop {
-        sleep(Duration::from_secs(auth.interval));
-        if Instant::now() >= deadline {
+        // Never sleep past the point of giving up.
+        let nap = Duration::from_secs(auth.interval);
+        let nap = match give_up {
+            Some(t) => nap.min(t.saturating_duration_since(Instant::now())),
+            None => nap,
+        };
+        sleep(nap);
+        if Instant::now() >= expiry {
             return Err(device_error(&auth.provider_id, "expired_token"));
+        }
+        if give_up.is_some_and(|t| Instant::now() >= t) {
+            return Err(Error::DeviceTimeout {
+                provider: auth.provider_id.clone(),
+                waited_secs: started.elapsed().as_secs(),
+            });
         }
         let form = vec![
             (
@@ -190,11 +206,12 @@ pub fn poll_device(
 
 fn device_error(provider: &str, error: &str) -> Error {
     let description = match error {
-        "expired_token" => {
-            ": the code expired before it was approved; run `keyhaven connect --device` again"
-        }
-        "access_denied" => ": the sign-in was cancelled on the other device",
-        _ => "",
+        "expired_token" => format!(
+            ": the code expired before it was approved; run `keyhaven connect {provider} \
+             --device` again"
+        ),
+        "access_denied" => ": the sign-in was cancelled on the other device".to_string(),
+        _ => String::new(),
     };
     Error::AuthorizationDenied {
         provider: provider.to_string(),
@@ -288,7 +305,7 @@ mod tests {
             },
         };
         let mut slept = vec![];
-        let conn = poll_device(&mut vault, auth, &mut |d| slept.push(d.as_secs())).unwrap();
+        let conn = poll_device(&mut vault, auth, None, &mut |d| slept.push(d.as_secs())).unwrap();
         assert_eq!(slept, [5, 5, 10, 10]);
         assert_eq!(conn.account, "dev");
         assert_eq!(server.join().unwrap(), 4, "no poll after success");
@@ -312,7 +329,8 @@ mod tests {
             request: p.request(),
         };
         let mut slept = vec![];
-        let err = poll_device(&mut vault, auth, &mut |d| slept.push(d.as_secs())).unwrap_err();
+        let err =
+            poll_device(&mut vault, auth, None, &mut |d| slept.push(d.as_secs())).unwrap_err();
         assert!(err.to_string().contains("expired_token"), "{err}");
         assert_eq!(
             slept,

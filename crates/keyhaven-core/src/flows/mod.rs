@@ -87,8 +87,10 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
     let def = vault.provider_def(provider_id)?;
     if def.auth_mode != AuthMode::Oauth2 {
         return Err(Error::BadInput(format!(
-            "{} does not sign in through the browser (auth mode {:?}); use `keyhaven credentials add {}`",
-            def.name, def.auth_mode, def.id
+            "{} does not sign in through the browser (it uses {}); use `keyhaven credentials add {}`",
+            def.name,
+            def.auth_mode.describe(),
+            def.id
         )));
     }
     let kind = opts.redirect.unwrap_or(def.redirects[0]);
@@ -133,7 +135,7 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
         nonce.as_deref(),
     )?;
 
-    let expires_at = pending::now() + FLOW_TTL_SECS;
+    let expires_at = crate::clock::now() + FLOW_TTL_SECS;
     let flow = PendingFlow {
         state: state.clone(),
         provider_id: def.id.clone(),
@@ -190,6 +192,7 @@ impl Prepared {
             identity: self.def.identity.clone(),
             openid: self.openid,
             issued_with: self.issued_with(),
+            defaulted: self.resolved.defaulted.clone(),
         }
     }
 
@@ -453,7 +456,7 @@ pub(crate) fn save_tokens(
     };
     let account = token::account_name(&provider, request, &tokens, id_claims.as_ref())?;
     let granted = tokens.granted_scopes(&request.scopes);
-    let expires_at = tokens.expires_in.map(|s| pending::now() + s);
+    let expires_at = tokens.expires_in.map(|s| crate::clock::now() + s);
     let token_type = tokens.token_type.clone();
     let extra = std::mem::take(&mut tokens.extra);
     let fields = token_fields(tokens);
@@ -469,6 +472,7 @@ pub(crate) fn save_tokens(
         fields,
         vars: request.vars.clone(),
         issued_with: request.issued_with.clone(),
+        defaulted: request.defaulted.clone(),
     })?;
     vault
         .connection_summary(&id)?
@@ -497,7 +501,7 @@ pub fn wait(
     mut flow: StartedFlow,
     timeout: Duration,
 ) -> Result<ConnectionSummary> {
-    let ttl = Duration::from_secs((flow.expires_at - pending::now()).max(0) as u64);
+    let ttl = Duration::from_secs((flow.expires_at - crate::clock::now()).max(0) as u64);
     let deadline = Instant::now() + timeout.min(ttl);
     let digest = flow.state_digest();
     let finished = |vault: &Vault| -> Result<Option<ConnectionSummary>> {

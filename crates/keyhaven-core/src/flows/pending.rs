@@ -11,10 +11,10 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::catalog::{Identity, TokenAuthMethod, TokenResponseShape};
+use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::vault::Vault;
 
@@ -41,6 +41,9 @@ pub(crate) struct FlowRequest {
     /// flows stored by an older build (they expire within 10 minutes anyway).
     #[serde(default)]
     pub issued_with: crate::issued::IssuedWith,
+    /// Which of `vars` took their default (not handed to tools as if chosen).
+    #[serde(default)]
+    pub defaulted: std::collections::BTreeSet<String>,
 }
 
 #[cfg(test)]
@@ -61,6 +64,7 @@ impl FlowRequest {
             identity: None,
             openid: false,
             issued_with: Default::default(),
+            defaulted: Default::default(),
         }
     }
 }
@@ -80,10 +84,6 @@ pub(crate) struct PendingFlow {
 /// SHA-256 of a state, hex: the key of its result row.
 pub fn state_digest(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
-}
-
-pub(crate) fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// Stores a new pending flow.

@@ -327,7 +327,7 @@ pub(crate) fn verify_id_token(
         .map_err(|_| invalid("payload is not base64url".into()))?;
     let claims: Value =
         serde_json::from_slice(&bytes).map_err(|_| invalid("payload is not JSON".into()))?;
-    check_azp_and_iat(&claims, client_id, crate::flows::pending::now())?;
+    check_azp_and_iat(&claims, client_id, crate::clock::now())?;
     Ok(claims)
 }
 

@@ -33,9 +33,10 @@ use zeroize::Zeroizing;
 
 use crate::audit;
 use crate::catalog::{ProviderDef, discovery};
+use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::flows::machine::{self, MachineCredentials};
-use crate::flows::pending::{FlowRequest, now};
+use crate::flows::pending::FlowRequest;
 use crate::flows::token::{self, ClientAuth};
 use crate::issued::{IssuedWith, Partial, origin};
 use crate::secret::SecretBytes;
@@ -127,11 +128,23 @@ pub(crate) fn read_field_pub(vault: &Vault, id: &str, name: &str) -> Result<Opti
 }
 
 /// Options for [`access_token`].
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TokenOptions {
-    /// Refresh when the token expires within this many seconds (default: the provider's
-    /// `refresh.margin_secs`, 60 unless the catalog says otherwise).
+    /// Refresh when the token expires within this many seconds, exactly as asked (a margin
+    /// longer than the token lives refreshes on every call). Default: the provider's
+    /// `refresh.margin_secs` (60 unless the catalog says otherwise), capped at half the token's
+    /// lifetime so a short-lived token is not "expiring" the moment it is minted.
     pub margin_secs: Option<u64>,
+    /// For an API-key connection: which secret field to hand out, when the provider has several.
+    pub field: Option<String>,
+}
+
+/// How close to expiry a token may be: as the caller asked, or the provider's default (capped at
+/// half the token's lifetime, see [`effective_margin`]).
+#[derive(Debug, Clone, Copy)]
+enum Margin {
+    Asked(i64),
+    Default(i64),
 }
 
 /// A currently valid access token for `conn_id`, refreshing first when it is expired or within
@@ -142,6 +155,10 @@ pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Res
         return Err(needs_reauth(conn_id, &snap));
     }
     let def = vault.provider_def(&snap.provider_id)?;
+    if !snap.auth_mode.starts_with("oauth2") {
+        // An API key has no access token to renew: hand out the key itself, change nothing.
+        return static_secret(vault, conn_id, &def, opts.field.as_deref());
+    }
     // SEC-39: nothing is handed out for a connection whose provider was redefined.
     let partial = current_partial(vault, &def, &snap, conn_id, None)?;
     match verdict(conn_id, &snap, &partial) {
@@ -157,12 +174,15 @@ pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Res
             return Err(e);
         }
     }
-    let margin = opts.margin_secs.unwrap_or(def.refresh.margin_secs) as i64;
+    let margin = match opts.margin_secs {
+        Some(m) => Margin::Asked(m.min(i64::MAX as u64) as i64),
+        None => Margin::Default(def.refresh.margin_secs as i64),
+    };
     if !snap.is_fresh(margin) {
         match snap.retry_after.filter(|t| *t > now()) {
             // SEC-35: the endpoint failed recently. A token still valid (only inside the margin)
             // is handed out; an expired one is refused without a request.
-            Some(_) if snap.is_fresh(0) => {}
+            Some(_) if snap.is_fresh(Margin::Asked(0)) => {}
             Some(until) => {
                 return Err(Error::BackingOff {
                     provider: snap.provider_id.clone(),
@@ -178,8 +198,72 @@ pub fn access_token(vault: &mut Vault, conn_id: &str, opts: TokenOptions) -> Res
     }
     let token = read_field(vault.conn(), conn_id, "access_token")?
         .ok_or_else(|| Error::BadInput(format!("connection {conn_id} has no access token")))?;
-    record_hand_out(vault, conn_id)?;
+    record_hand_out(vault, conn_id, None)?;
     Ok(token)
+}
+
+/// The secret an API-key connection hands out: the field asked for, else the one its provider's
+/// tools authenticate with (the live check's token field, or its only required secret).
+/// Recorded in the audit log like any hand-out, with the field's name.
+fn static_secret(
+    vault: &mut Vault,
+    conn_id: &str,
+    def: &ProviderDef,
+    asked: Option<&str>,
+) -> Result<SecretBytes> {
+    let fields = crate::credentials::fields(def);
+    let secret_fields: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.secret)
+        .map(|f| f.name.as_str())
+        .collect();
+    let name = match asked {
+        Some(name) if secret_fields.contains(&name) => name.to_string(),
+        Some(name) => {
+            return Err(Error::BadInput(format!(
+                "{} has no secret field {name:?}; its secret fields are {}",
+                def.id,
+                secret_fields.join(", ")
+            )));
+        }
+        None => match primary_secret_field(def) {
+            Some(name) => name,
+            None => {
+                return Err(Error::BadInput(format!(
+                    "this {} connection is an API key with several secret fields ({}): ask for \
+                     one with `keyhaven token CONN --field NAME`, or give a tool all of them \
+                     with `keyhaven env CONN` / `keyhaven exec --with CONN`",
+                    def.name,
+                    secret_fields.join(", ")
+                )));
+            }
+        },
+    };
+    let value = read_field(vault.conn(), conn_id, &name)?.ok_or_else(|| {
+        Error::BadInput(format!("this {} connection has no {name} stored", def.name))
+    })?;
+    record_hand_out(vault, conn_id, Some(&name))?;
+    Ok(value)
+}
+
+/// The field an API key's tools authenticate with: the live check's token field (bearer and
+/// header schemes), else the only required secret field; `None` when that is ambiguous.
+pub(crate) fn primary_secret_field(def: &ProviderDef) -> Option<String> {
+    use crate::catalog::VerifyScheme;
+    if let Some(v) = &def.verify
+        && matches!(v.scheme, VerifyScheme::Bearer | VerifyScheme::Header)
+    {
+        return Some(v.token_field.clone().unwrap_or_else(|| "token".into()));
+    }
+    let required: Vec<String> = crate::credentials::fields(def)
+        .into_iter()
+        .filter(|f| f.secret && !f.optional)
+        .map(|f| f.name)
+        .collect();
+    match required.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    }
 }
 
 /// The client id a connection's tokens are renewed and revoked with: the person's OAuth app for
@@ -299,14 +383,14 @@ const PROVIDER_CHANGED: &str = "provider_changed";
 /// This is the hot path of `keyhaven token`, so it commits with `synchronous=NORMAL`: in WAL
 /// mode that survives a crash of the application and loses at most the newest audit rows on a
 /// power cut. Token rotation, which must never lose a refresh token, keeps `FULL`.
-fn record_hand_out(vault: &mut Vault, conn_id: &str) -> Result<()> {
+fn record_hand_out(vault: &mut Vault, conn_id: &str, field: Option<&str>) -> Result<()> {
     let actor = vault.actor();
     vault.conn().execute_batch("PRAGMA synchronous = NORMAL")?;
     let outcome = (|| -> Result<()> {
         let tx = vault.conn_mut().transaction()?;
         tx.prepare_cached("UPDATE connections SET last_used_at = ?2 WHERE id = ?1")?
             .execute(params![conn_id, now()])?;
-        audit::record_on(&tx, actor, Some(conn_id), "token.handed_out", None)?;
+        audit::record_on(&tx, actor, Some(conn_id), "token.handed_out", field)?;
         Ok(tx.commit()?)
     })();
     vault.conn().execute_batch("PRAGMA synchronous = FULL")?;
@@ -322,6 +406,16 @@ pub enum DueReason {
     /// The refresh token has not been used for half the provider's idle limit
     /// (`refresh.keepalive_days`): refreshing now keeps it from dying of disuse.
     Keepalive,
+}
+
+impl DueReason {
+    /// `expiring` / `keepalive`, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueReason::Expiring => "expiring",
+            DueReason::Keepalive => "keepalive",
+        }
+    }
 }
 
 /// A connection the scheduler (desktop) or `keyhaven refresh --due` should refresh now.
@@ -406,6 +500,15 @@ pub fn refresh_due(vault: &mut Vault) -> Result<Vec<(Due, Result<()>)>> {
 pub fn refresh(vault: &mut Vault, conn_id: &str) -> Result<()> {
     let snap = snapshot(vault.conn(), conn_id)?;
     let def = vault.provider_def(&snap.provider_id)?;
+    if !snap.auth_mode.starts_with("oauth2") {
+        // Nothing to renew, and nothing to change: an API key is valid until it is revoked.
+        return Err(Error::BadInput(format!(
+            "this {} connection is an API key: it does not expire, so there is nothing to \
+             refresh (it stays valid until revoked at the provider; `keyhaven credentials \
+             update` replaces it)",
+            def.name
+        )));
+    }
     refresh_inner(vault, conn_id, &def, None, true)
 }
 
@@ -437,7 +540,7 @@ fn refresh_inner(
     vault: &mut Vault,
     conn_id: &str,
     def: &ProviderDef,
-    margin: Option<i64>,
+    margin: Option<Margin>,
     force: bool,
 ) -> Result<()> {
     let me = holder_id();
@@ -462,7 +565,8 @@ fn refresh_inner(
             });
         }
         // Someone committed a refresh since we looked: use theirs (SEC-27).
-        let refreshed_by_peer = snap.updated_at != first.updated_at && snap.is_fresh(0);
+        let refreshed_by_peer =
+            snap.updated_at != first.updated_at && snap.is_fresh(Margin::Asked(0));
         let fresh_enough = margin.is_some_and(|m| snap.is_fresh(m));
         if refreshed_by_peer || (!force && fresh_enough) {
             return Ok(tx.commit()?);
@@ -745,13 +849,17 @@ enum Grant {
 }
 
 impl Snapshot {
-    /// Whether the stored access token is usable for at least `margin` more seconds (capped
-    /// at half its lifetime). No expiry means it lives until revoked.
-    fn is_fresh(&self, margin: i64) -> bool {
+    /// Whether the stored access token is usable for at least `margin` more seconds. No expiry
+    /// means it lives until revoked.
+    fn is_fresh(&self, margin: Margin) -> bool {
         self.has_access_token
-            && self
-                .expires_at
-                .is_none_or(|e| now() + effective_margin(margin, e, self.updated_at) < e)
+            && self.expires_at.is_none_or(|e| {
+                let m = match margin {
+                    Margin::Asked(m) => m,
+                    Margin::Default(m) => effective_margin(m, e, self.updated_at),
+                };
+                now().saturating_add(m) < e
+            })
     }
 
     fn is_machine(&self) -> bool {
@@ -875,6 +983,7 @@ impl Endpoints {
             identity: None,
             openid: false,
             issued_with: Default::default(),
+            defaulted: Default::default(),
         }
     }
 }
@@ -943,6 +1052,7 @@ mod tests {
                     extra: serde_json::json!({}),
                     vars: Default::default(),
                     issued_with: Default::default(),
+                    defaulted: Default::default(),
                     fields,
                 })
                 .unwrap()

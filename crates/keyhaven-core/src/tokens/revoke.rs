@@ -28,8 +28,8 @@ use zeroize::Zeroizing;
 use super::{Endpoints, current_partial, holder_id, read_field, snapshot, verdict};
 use crate::audit;
 use crate::catalog::ProviderDef;
+use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::flows::pending::now;
 use crate::flows::token::{ClientAuth, client_post};
 use crate::secret::SecretBytes;
 use crate::vault::Vault;
@@ -57,6 +57,9 @@ pub struct DisconnectReport {
     pub manual_revocation_url: Option<String>,
     /// Whether revocation was skipped on request (`--keep-remote`).
     pub kept_remote: bool,
+    /// The credentials themselves (an API key, a machine client's secret) stay valid at the
+    /// provider: deleting them here does not revoke them. `manual_revocation_url` says where.
+    pub key_stays_valid: bool,
 }
 
 /// A pending revocation, as listed (no secret in it).
@@ -164,6 +167,14 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
             report.manual_revocation_url = def.manual_revocation_url.clone();
         }
     }
+    if snap.auth_mode != "oauth2" {
+        report.key_stays_valid = true;
+        report.manual_revocation_url = def
+            .manual_revocation_url
+            .clone()
+            .or_else(|| def.fields.iter().find_map(|f| f.create_url.clone()))
+            .or_else(|| def.register_url.clone());
+    }
     let actor = vault.actor();
     let vars = serde_json::to_string(&snap.vars).expect("strings serialize");
     let tx = vault
@@ -185,8 +196,9 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
             Some(reason),
         )?;
     }
-    tx.execute("DELETE FROM connections WHERE id = ?1", [conn_id])?;
+    // The audit row first: it names the connection (provider:account) while the row exists.
     audit::record_on(&tx, actor, Some(conn_id), "connection.deleted", None)?;
+    tx.execute("DELETE FROM connections WHERE id = ?1", [conn_id])?;
     tx.commit()?;
     Ok(report)
 }

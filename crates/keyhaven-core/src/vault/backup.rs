@@ -124,6 +124,29 @@ pub struct ImportReport {
 }
 
 impl Vault {
+    /// Writes an encrypted backup of every provider setting and connection to `out` (standard
+    /// output for `vault export -`). Nothing is marked moved: whether the bytes reached a safe
+    /// place cannot be known here.
+    pub fn export_backup_to(
+        &mut self,
+        out: &mut dyn Write,
+        passphrase: &Passphrase,
+    ) -> Result<ExportReport> {
+        passphrase.check_new()?;
+        let backup = self.snapshot_rows()?;
+        let plain = Zeroizing::new(serde_json::to_vec(&backup).expect("rows serialize"));
+        encrypt_to(out, &plain, passphrase)?;
+        out.flush()
+            .map_err(|e| Error::io("writing the backup", e))?;
+        audit::record(self, None, "vault.exported", Some("standard output"))?;
+        Ok(ExportReport {
+            path: PathBuf::from("-"),
+            providers: backup.providers.len(),
+            connections: backup.connections.len(),
+            moved: vec![],
+        })
+    }
+
     /// Writes an encrypted backup of every provider setting and connection to `path`.
     /// `mark_moved`: afterwards, stop refreshing the exported OAuth connections here.
     pub fn export_backup(
@@ -149,15 +172,7 @@ impl Vault {
             .prefix(".keyhaven-backup-")
             .tempfile_in(dir)
             .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
-        {
-            let encryptor = age::Encryptor::with_user_passphrase(passphrase.to_secret_string());
-            let mut w = encryptor
-                .wrap_output(tmp.as_file_mut())
-                .map_err(|e| Error::io("encrypting the backup", e))?;
-            w.write_all(&plain)
-                .and_then(|_| w.finish().map(|_| ()))
-                .map_err(|e| Error::io("encrypting the backup", e))?;
-        }
+        encrypt_to(tmp.as_file_mut(), &plain, passphrase)?;
         tmp.as_file()
             .sync_all()
             .map_err(|e| Error::io("writing the backup", e))?;
@@ -165,7 +180,7 @@ impl Vault {
             .map_err(|e| Error::io(format!("saving the backup as {}", path.display()), e.error))?;
         let mut moved = Vec::new();
         if mark_moved {
-            let now = crate::flows::pending::now();
+            let now = crate::clock::now();
             let actor = self.actor();
             let tx = self
                 .conn_mut()
@@ -221,7 +236,7 @@ impl Vault {
     /// computed by the very code that would apply it).
     fn merge_backup(&mut self, backup: &Backup, apply: bool) -> Result<ImportReport> {
         let actor = self.actor();
-        let now = crate::flows::pending::now();
+        let now = crate::clock::now();
         let mut report = ImportReport::default();
         let tx = self
             .conn_mut()
@@ -460,11 +475,22 @@ impl Vault {
         Ok(Backup {
             format: FORMAT.into(),
             version: VERSION,
-            exported_at: crate::flows::pending::now(),
+            exported_at: crate::clock::now(),
             providers,
             connections,
         })
     }
+}
+
+/// age, scrypt recipient: what `age -d` opens with the passphrase.
+fn encrypt_to(out: &mut dyn Write, plain: &[u8], passphrase: &Passphrase) -> Result<()> {
+    let encryptor = age::Encryptor::with_user_passphrase(passphrase.to_secret_string());
+    let mut w = encryptor
+        .wrap_output(out)
+        .map_err(|e| Error::io("encrypting the backup", e))?;
+    w.write_all(plain)
+        .and_then(|_| w.finish().map(|_| ()))
+        .map_err(|e| Error::io("encrypting the backup", e))
 }
 
 fn provider_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProviderRow> {
@@ -635,8 +661,13 @@ fn read_backup(path: &Path, passphrase: &Passphrase) -> Result<Backup> {
         path: path.to_path_buf(),
         reason,
     };
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        // A file the person named that is not there (or not theirs) is their bad input.
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+            Error::BadInput(format!("cannot open {}: {e}", path.display()))
+        }
+        _ => Error::io(format!("opening {}", path.display()), e),
+    })?;
     let decryptor = age::Decryptor::new(std::io::BufReader::new(file)).map_err(|e| match e {
         age::DecryptError::Io(e) => damaged(format!("cannot read it: {e}")),
         other => damaged(format!("not an age file: {other}")),
@@ -771,7 +802,7 @@ mod tests {
     #[test]
     fn hostile_backups_are_refused_row_by_row_and_previewed_first() {
         let (tmp, mut vault) = crate::vault::test_vault();
-        let now = crate::flows::pending::now();
+        let now = crate::clock::now();
         let far_future = now + 10 * 365 * 86_400;
         let mut future = custom("later", |_| {});
         future.updated_at = far_future;
@@ -902,6 +933,7 @@ mod tests {
                         None,
                         Some("app"),
                     ),
+                    defaulted: Default::default(),
                 })
                 .unwrap();
         }

@@ -14,7 +14,6 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::db::{self, OpenFailure};
@@ -59,8 +58,10 @@ pub(super) fn init(
         KeyChoice::Passphrase => {
             let pass = passphrases
                 .passphrase(PassphrasePurpose::NewVault)?
-                .ok_or_else(|| Error::PassphraseRequired {
-                    path: db_path.clone(),
+                .ok_or_else(|| Error::BadPassphrase {
+                    reason: "a new vault needs a passphrase: run on a terminal to be asked for \
+                             it (twice), or pass --passphrase-file FILE"
+                        .into(),
                 })?;
             passphrase::new_key(&pass, &vault_id)?
         }
@@ -426,9 +427,7 @@ fn random_id() -> Result<String> {
 }
 
 pub(crate) fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+    crate::clock::now_datetime()
         .format(&Rfc3339)
         .unwrap_or_default()
 }

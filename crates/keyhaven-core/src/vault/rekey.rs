@@ -93,8 +93,10 @@ pub(super) fn rekey(
         KeySpec::Passphrase { .. } => {
             let pass = passphrases
                 .passphrase(PassphrasePurpose::Rekey)?
-                .ok_or_else(|| Error::PassphraseRequired {
-                    path: db_path.clone(),
+                .ok_or_else(|| Error::BadPassphrase {
+                    reason: "the new passphrase is needed: run on a terminal to be asked for it \
+                             (twice), or pass --new-passphrase-file FILE"
+                        .into(),
                 })?;
             let (key, spec) = passphrase::new_key(&pass, &vault_id)?;
             (key, spec, None)

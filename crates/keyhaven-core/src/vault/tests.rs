@@ -56,6 +56,7 @@ fn store_canary(v: &mut Vault) -> String {
         extra: serde_json::json!({}),
         vars: Default::default(),
         issued_with: Default::default(),
+        defaulted: Default::default(),
         fields: vec![(
             "access_token".into(),
             FieldValue::Secret(SecretBytes::from(CANARY_TOKEN.to_string())),
@@ -343,7 +344,7 @@ fn an_expired_flow_is_refused_and_removed() {
         nonce: None,
         issuer: None,
         request: FlowRequest::for_test("https://127.0.0.1:1/token"),
-        expires_at: pending::now() - 1,
+        expires_at: crate::clock::now() - 1,
     };
     pending::insert(&v, &flow).unwrap();
     let url = "dev.keyhaven:/oauth/callback/github?code=c&state=expired-state-0123456789";

@@ -88,6 +88,7 @@ export const ERROR_CODES = [
   'backup_damaged',
   'provider_exists',
   'provider_changed',
+  'device_timeout',
   'credentials_invalid',
   'credentials_forbidden',
   'credentials_wrong_region',
