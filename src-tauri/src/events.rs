@@ -32,8 +32,8 @@ use crate::state::AppState;
 pub enum UiEvent {
     /// Connections were added, refreshed, changed status or removed: reload the list.
     ConnectionsChanged,
-    /// A deep link (or a loopback redirect) finished a sign-in.
-    FlowFinished(FlowFinished),
+    /// A deep link (or a loopback redirect) finished a sign-in (boxed: a connection is large).
+    FlowFinished(Box<FlowFinished>),
 }
 
 /// The outcome of a sign-in finished outside the page, and which flow it was.
@@ -49,18 +49,18 @@ pub struct FlowFinished {
 impl UiEvent {
     /// A flow that ended with a connection.
     pub fn flow_done(flow_id: Option<String>, connection: ConnectionSummary) -> Self {
-        UiEvent::FlowFinished(FlowFinished {
+        UiEvent::FlowFinished(Box::new(FlowFinished {
             flow_id,
             outcome: FlowOutcome::Done { connection },
-        })
+        }))
     }
 
     /// A flow that ended without one.
     pub fn flow_failed(flow_id: Option<String>, message: String) -> Self {
-        UiEvent::FlowFinished(FlowFinished {
+        UiEvent::FlowFinished(Box::new(FlowFinished {
             flow_id,
             outcome: FlowOutcome::Failed { message },
-        })
+        }))
     }
 }
 
@@ -90,7 +90,10 @@ mod tests {
             provider: "testas".into(),
             account: "bob".into(),
             instance: String::new(),
+            label: None,
+            default: false,
             status: "connected".into(),
+            renewable: false,
             expires_at: None,
             scopes: vec![],
         }

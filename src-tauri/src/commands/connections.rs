@@ -192,7 +192,10 @@ mod tests {
             provider: "github".into(),
             account: account.into(),
             instance: String::new(),
+            label: None,
+            default: false,
             status: "connected".into(),
+            renewable: false,
             expires_at: None,
             scopes: vec![],
         }

@@ -55,7 +55,7 @@ const fail = (code: string, message: string): never => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function summary(c: ConnectionDetails): ConnectionSummary {
-  return { id: c.id, provider: c.provider, account: c.account, status: c.status, expires_at: c.expires_at, scopes: c.scopes, instance: c.instance };
+  return { id: c.id, provider: c.provider, account: c.account, status: c.status, expires_at: c.expires_at, scopes: c.scopes, instance: c.instance, label: c.label, default: c.default, renewable: c.renewable };
 }
 
 function find(id: unknown): ConnectionDetails {
@@ -220,7 +220,7 @@ const handlers: Record<string, (args: Args) => unknown> = {
   connect_paste: (a) => {
     const url = String(a.url);
     if (!url.includes('code=')) fail('bad_redirect', 'this address has no authorization code');
-    return { id: 'c_pasted', provider: 'gitlab', account: 'amartin', status: 'connected', expires_at: iso(7200), scopes: ['read_user'], instance: '' };
+    return { id: 'c_pasted', provider: 'gitlab', account: 'amartin', status: 'connected', expires_at: iso(7200), scopes: ['read_user'], instance: '', label: null, default: false, renewable: true };
   },
   credentials_add: addCredentials,
   open_url: () => null,

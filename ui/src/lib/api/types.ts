@@ -19,6 +19,12 @@ export interface ConnectionSummary {
   scopes: string[];
   /** Which instance of a templated provider ("host=gitlab.example.com"); "" for most. */
   instance: string;
+  /** A name the person gave it (`keyhaven rename`), or null. */
+  label: string | null;
+  /** Whether it is its provider's default connection (`keyhaven default`). */
+  default: boolean;
+  /** Whether it renews its access token by itself (a refresh token, or a machine grant). */
+  renewable: boolean;
 }
 
 /** keyhaven_core::tokens::inspect::UnverifiedJwt: decoded for display, NOT verified. */
