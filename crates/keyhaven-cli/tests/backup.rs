@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use crate::support::oauth::{AuthServer, Flow};
 use crate::support::{Bounded, Session, assert_fails, dir_digest};

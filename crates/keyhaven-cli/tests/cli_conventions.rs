@@ -4,7 +4,6 @@
 //! provider, and the conventions of `gh`, `pass` and `aws-vault`.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use crate::support::cloud::Cloud;
 use crate::support::oauth::{AuthServer, Flow, wait_child};

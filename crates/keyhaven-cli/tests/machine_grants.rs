@@ -3,7 +3,6 @@
 //! takes, checks and refuses values.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use crate::support::oauth::{AuthServer, wait_child};
 use crate::support::{Session, assert_fails, keyhaven_bin};

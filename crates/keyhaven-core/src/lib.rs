@@ -9,10 +9,13 @@
 //! - [`catalog`]: the embedded provider catalog, templates, discovery.
 //! - [`clock`]: the one clock (movable in tests).
 //! - [`flows`]: connecting an account (Authorization Code + PKCE, deep link and loopback).
+//! - [`oauth`]: the OAuth layer under flows and tokens (token endpoint client, id tokens,
+//!   discovery, endpoints, redirect URIs).
 //! - [`providers`]: the person's own OAuth apps and custom providers.
 //! - [`tokens`]: token hand-out, refresh exactly once across processes, revocation.
 //! - [`connections`]: connections and their secret fields.
 //! - [`credentials`]: API keys and machine-grant credentials typed in, verified, stored.
+//! - [`inspect`]: JWTs decoded for display (never verified, and named so).
 //! - [`http`]: the one HTTP client configuration (no redirects, timeouts, size cap).
 //! - [`issued`]: what a connection was issued with (issuer, endpoints, client), checked before
 //!   any of its secrets is sent anywhere.
@@ -34,7 +37,9 @@ pub mod error;
 pub mod flows;
 mod hardening;
 pub mod http;
+pub mod inspect;
 pub mod issued;
+pub mod oauth;
 pub mod overview;
 pub mod paths;
 pub mod providers;

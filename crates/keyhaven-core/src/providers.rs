@@ -83,13 +83,13 @@ fn info_of(def: ProviderDef, client_id: Option<String>) -> ProviderInfo {
         .iter()
         .map(|k| {
             let uri = match k {
-                RedirectKind::DeepLink => crate::flows::callback::deep_link_redirect_template(
+                RedirectKind::DeepLink => crate::oauth::redirect::deep_link_redirect_template(
                     &def.id,
                     &def.variables.keys().map(String::as_str).collect::<Vec<_>>(),
                 ),
                 RedirectKind::Loopback => "http://127.0.0.1/callback".to_string(),
             };
-            (crate::flows::kind_name(*k).to_string(), uri)
+            (k.as_str().to_string(), uri)
         })
         .collect();
     ProviderInfo {
@@ -105,7 +105,7 @@ fn info_of(def: ProviderDef, client_id: Option<String>) -> ProviderInfo {
                 example: v.example.clone(),
             })
             .collect(),
-        fields: crate::credentials::fields(&def),
+        fields: def.credential_fields(),
         env: def.env.keys().cloned().collect(),
         configured: client_id.is_some(),
         client_id,

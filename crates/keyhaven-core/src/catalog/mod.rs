@@ -6,10 +6,12 @@
 //! - [`ProviderDef::resolve`]: a definition with its `${var}` templates filled in, each value
 //!   checked against the variable's anchored pattern first, so a value can never smuggle a host,
 //!   path or query into a URL.
-//! - [`discovery`]: RFC 8414 / OpenID Connect metadata for issuers and custom providers.
+//! - discovery (RFC 8414 / OpenID Connect metadata) is [`crate::oauth::discovery`].
 
-pub mod discovery;
 pub mod schema;
+
+/// Discovery lives in the OAuth layer; kept reachable here for callers of the catalog.
+pub use crate::oauth::discovery;
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -190,7 +192,7 @@ impl ProviderDef {
                 if self.token_url.is_none() && self.issuer.is_none() {
                     return Err("this mode needs token_url or an issuer".into());
                 }
-                // The grant reads these fields by name (flows::machine); an empty list means
+                // The grant reads these fields by name (oauth::machine); an empty list means
                 // the standard ones.
                 let needed: &[&str] = if self.auth_mode == AuthMode::Oauth2Password {
                     &["client_id", "username", "password"]
@@ -339,6 +341,38 @@ impl ProviderDef {
             return Err(format!("verify.probe_variable {var} is not a variable"));
         }
         Ok(())
+    }
+
+    /// The fields a provider asks for, in order: the catalog's list, or for a custom machine
+    /// provider the grant's standard ones.
+    pub fn credential_fields(&self) -> Vec<CredentialField> {
+        let def = self;
+        if !def.fields.is_empty() {
+            return def.fields.clone();
+        }
+        let field = |name: &str, label: &str, secret: bool, optional: bool| CredentialField {
+            name: name.into(),
+            label: label.into(),
+            help: String::new(),
+            secret,
+            pattern: None,
+            optional,
+            create_url: None,
+            permissions: None,
+        };
+        match def.auth_mode {
+            AuthMode::Oauth2ClientCredentials => vec![
+                field("client_id", "Client ID", false, false),
+                field("client_secret", "Client secret", true, false),
+            ],
+            AuthMode::Oauth2Password => vec![
+                field("client_id", "Client ID", false, false),
+                field("client_secret", "Client secret", true, true),
+                field("username", "API user", false, false),
+                field("password", "API password", true, false),
+            ],
+            _ => vec![],
+        }
     }
 
     /// Fills in `${var}` templates. Missing values take the variable's default; every value is

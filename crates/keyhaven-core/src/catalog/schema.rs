@@ -73,6 +73,16 @@ pub enum RedirectKind {
     Loopback,
 }
 
+impl RedirectKind {
+    /// `deep-link` / `loopback`, as in the catalog files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedirectKind::DeepLink => "deep-link",
+            RedirectKind::Loopback => "loopback",
+        }
+    }
+}
+
 /// Shape of the token endpoint's response, when it is not RFC 6749 §5.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -79,16 +79,7 @@ pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Ve
             def.name
         )));
     }
-    let extra: serde_json::Value = vault
-        .conn()
-        .query_row(
-            "SELECT extra FROM connections WHERE id = ?1",
-            [conn_id],
-            |r| r.get::<_, String>(0),
-        )
-        .ok()
-        .and_then(|e| serde_json::from_str(&e).ok())
-        .unwrap_or_default();
+    let extra = crate::connections::rows::extra(vault.conn(), conn_id)?;
     let stored_vars: BTreeMap<String, String> = extra
         .get("keyhaven_vars")
         .and_then(|v| serde_json::from_value(v.clone()).ok())

@@ -13,9 +13,9 @@ use serde::Serialize;
 use crate::catalog::{AuthMode, CredentialField, ProviderDef};
 use crate::connections::{ConnectionSummary, FieldValue, NewConnection};
 use crate::error::{Error, Result};
-use crate::flows::machine::{self, MachineCredentials};
-use crate::flows::token::Tokens;
 use crate::issued::IssuedWith;
+use crate::oauth::client::Tokens;
+use crate::oauth::machine::{self, MachineCredentials};
 use crate::secret::SecretBytes;
 use crate::tokens::Endpoints;
 use crate::vault::Vault;
@@ -51,35 +51,9 @@ pub struct AddReport {
     pub found: BTreeMap<String, String>,
 }
 
-/// The fields a provider asks for, in order: the catalog's list, or for a custom machine
-/// provider the grant's standard ones.
+/// The fields a provider asks for, in order ([`ProviderDef::credential_fields`]).
 pub fn fields(def: &ProviderDef) -> Vec<CredentialField> {
-    if !def.fields.is_empty() {
-        return def.fields.clone();
-    }
-    let field = |name: &str, label: &str, secret: bool, optional: bool| CredentialField {
-        name: name.into(),
-        label: label.into(),
-        help: String::new(),
-        secret,
-        pattern: None,
-        optional,
-        create_url: None,
-        permissions: None,
-    };
-    match def.auth_mode {
-        AuthMode::Oauth2ClientCredentials => vec![
-            field("client_id", "Client ID", false, false),
-            field("client_secret", "Client secret", true, false),
-        ],
-        AuthMode::Oauth2Password => vec![
-            field("client_id", "Client ID", false, false),
-            field("client_secret", "Client secret", true, true),
-            field("username", "API user", false, false),
-            field("password", "API password", true, false),
-        ],
-        _ => vec![],
-    }
+    def.credential_fields()
 }
 
 /// Checks the given values against the provider's fields: no unknown name, every required
@@ -235,17 +209,7 @@ pub fn update(
             def.name, def.id
         )));
     }
-    let stored_vars: BTreeMap<String, String> = vault
-        .conn()
-        .query_row(
-            "SELECT extra FROM connections WHERE id = ?1",
-            [conn_id],
-            |r| r.get::<_, String>(0),
-        )
-        .ok()
-        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e).ok())
-        .and_then(|v| serde_json::from_value(v.get("keyhaven_vars")?.clone()).ok())
-        .unwrap_or_default();
+    let stored_vars = crate::connections::rows::lifecycle(vault.conn(), conn_id)?.vars;
     let opts = AddOptions {
         vars: if opts.vars.is_empty() {
             stored_vars
@@ -465,7 +429,8 @@ pub(crate) fn attach_tokens(new: &mut NewConnection, tokens: Tokens, requested: 
             extra.insert(k.clone(), v.clone());
         }
     }
-    new.fields.extend(crate::flows::token_fields(tokens));
+    new.fields
+        .extend(crate::oauth::client::token_fields(tokens));
 }
 
 /// The stored name of an auth mode (`api_key`, `oauth2_client_credentials`, ...).

@@ -454,7 +454,7 @@ fn provider_message(resp: &http::Response) -> String {
     .iter()
     .find_map(|p| doc.get(p))
     .map(|m| {
-        let m = crate::flows::token::sanitize(&m);
+        let m = crate::oauth::client::sanitize(&m);
         let m: String = m.chars().take(200).collect();
         format!(": {m}")
     })
@@ -537,7 +537,7 @@ impl Doc {
     fn get(&self, pointer: &str) -> Option<String> {
         match self {
             Doc::Json(v) => match v.pointer(pointer)? {
-                Value::String(s) if !s.is_empty() => Some(crate::flows::token::sanitize(s)),
+                Value::String(s) if !s.is_empty() => Some(crate::oauth::client::sanitize(s)),
                 Value::Number(n) => Some(n.to_string()),
                 Value::Bool(b) => Some(b.to_string()),
                 _ => None,
@@ -547,7 +547,7 @@ impl Doc {
                 let open = format!("<{tag}>");
                 let start = text.find(&open)? + open.len();
                 let end = text[start..].find(&format!("</{tag}>"))? + start;
-                Some(crate::flows::token::sanitize(text[start..end].trim()))
+                Some(crate::oauth::client::sanitize(text[start..end].trim()))
             }
         }
     }

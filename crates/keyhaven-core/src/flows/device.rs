@@ -15,12 +15,12 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::pending::FlowRequest;
-use super::token::{self, ClientAuth};
 use super::{ConnectOptions, prepare, save_tokens};
 use crate::catalog::check_endpoint_url;
 use crate::connections::ConnectionSummary;
 use crate::error::{Error, Result};
 use crate::http;
+use crate::oauth::client::{self as token, ClientAuth};
 use crate::vault::Vault;
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";

@@ -18,9 +18,7 @@ pub mod browser;
 pub mod callback;
 pub mod device;
 pub mod loopback;
-pub(crate) mod machine;
 pub mod pending;
-pub(crate) mod token;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -32,12 +30,13 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::catalog::{AuthMode, ProviderDef, RedirectKind, discovery};
-use crate::connections::{ConnectionSummary, FieldValue, NewConnection};
+use crate::connections::{ConnectionSummary, NewConnection};
 use crate::error::{Error, Result};
+use crate::oauth::client::{self as token, ClientAuth};
+use crate::oauth::{id_token, identity};
 use crate::vault::Vault;
 use loopback::{Loopback, Reply};
 use pending::{FLOW_TTL_SECS, FlowRequest, PendingFlow};
-use token::ClientAuth;
 
 /// What the person asked for.
 #[derive(Debug, Clone, Default)]
@@ -440,7 +439,7 @@ pub(crate) fn save_tokens(
     mut tokens: token::Tokens,
 ) -> Result<ConnectionSummary> {
     let id_claims = match (&tokens.id_token, issuer, &request.jwks_uri) {
-        (Some(id), Some(issuer), Some(jwks)) => Some(token::verify_id_token(
+        (Some(id), Some(issuer), Some(jwks)) => Some(id_token::verify_id_token(
             id,
             issuer,
             &request.client_id,
@@ -454,7 +453,7 @@ pub(crate) fn save_tokens(
         }
         _ => None,
     };
-    let account = token::account_name(&provider, request, &tokens, id_claims.as_ref())?;
+    let account = identity::account_name(&provider, request, &tokens, id_claims.as_ref())?;
     let granted = tokens.granted_scopes(&request.scopes);
     let expires_at = tokens.expires_in.map(|s| crate::clock::now() + s);
     let token_type = tokens.token_type.clone();
@@ -479,20 +478,7 @@ pub(crate) fn save_tokens(
         .ok_or_else(|| Error::BadInput("the new connection vanished".into()))
 }
 
-/// The secret fields of a token response: access token, and refresh and id tokens when given.
-pub(crate) fn token_fields(tokens: token::Tokens) -> Vec<(String, FieldValue)> {
-    let mut fields = vec![(
-        "access_token".to_string(),
-        FieldValue::Secret(tokens.access_token),
-    )];
-    if let Some(rt) = tokens.refresh_token {
-        fields.push(("refresh_token".into(), FieldValue::Secret(rt)));
-    }
-    if let Some(it) = tokens.id_token {
-        fields.push(("id_token".into(), FieldValue::Secret(it)));
-    }
-    fields
-}
+pub(crate) use crate::oauth::client::token_fields;
 
 /// Waits until the flow completes (here, through the loopback port, or in another process),
 /// `timeout` passes, or the flow expires.
@@ -614,10 +600,7 @@ impl StartedFlow {
     }
 }
 
-/// `deep-link` / `loopback`.
+/// `deep-link` / `loopback` ([`RedirectKind::as_str`]).
 pub fn kind_name(kind: RedirectKind) -> &'static str {
-    match kind {
-        RedirectKind::DeepLink => "deep-link",
-        RedirectKind::Loopback => "loopback",
-    }
+    kind.as_str()
 }

@@ -9,65 +9,16 @@
 //! the process that started the flow can wait for it without holding any secret in that table.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::catalog::{Identity, TokenAuthMethod, TokenResponseShape};
 use crate::clock::now;
 use crate::error::{Error, Result};
+pub(crate) use crate::oauth::request::FlowRequest;
 use crate::vault::Vault;
 
 /// How long a flow stays valid (SEC-2: 10 minutes or less).
 pub const FLOW_TTL_SECS: i64 = 600;
-
-/// Everything needed to finish a flow, snapshotted when it starts (no rediscovery at the end).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub(crate) struct FlowRequest {
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub vars: std::collections::BTreeMap<String, String>,
-    pub token_url: String,
-    pub userinfo_url: Option<String>,
-    pub jwks_uri: Option<String>,
-    /// RFC 9207: the server advertised `iss` in authorization responses.
-    pub iss_required: bool,
-    pub token_auth_method: TokenAuthMethod,
-    pub token_response: TokenResponseShape,
-    pub token_params: std::collections::BTreeMap<String, String>,
-    pub identity: Option<Identity>,
-    pub openid: bool,
-    /// What the tokens will be issued with (SEC-39), recorded on the new connection. Default for
-    /// flows stored by an older build (they expire within 10 minutes anyway).
-    #[serde(default)]
-    pub issued_with: crate::issued::IssuedWith,
-    /// Which of `vars` took their default (not handed to tools as if chosen).
-    #[serde(default)]
-    pub defaulted: std::collections::BTreeSet<String>,
-}
-
-#[cfg(test)]
-impl FlowRequest {
-    /// A minimal request for unit tests: a public client `c` and a token endpoint.
-    pub(crate) fn for_test(token_url: &str) -> FlowRequest {
-        FlowRequest {
-            client_id: "c".into(),
-            scopes: vec![],
-            vars: Default::default(),
-            token_url: token_url.into(),
-            userinfo_url: None,
-            jwks_uri: None,
-            iss_required: false,
-            token_auth_method: Default::default(),
-            token_response: Default::default(),
-            token_params: Default::default(),
-            identity: None,
-            openid: false,
-            issued_with: Default::default(),
-            defaulted: Default::default(),
-        }
-    }
-}
 
 /// A flow waiting for its redirect.
 pub(crate) struct PendingFlow {

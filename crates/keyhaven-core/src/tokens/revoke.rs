@@ -19,18 +19,22 @@
 //! read; and a refresh whose answer arrives after the row is gone revokes what it received
 //! (see `refresh_inner`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{TransactionBehavior, params};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::{Endpoints, current_partial, holder_id, read_field, snapshot, verdict};
+use super::binding::{current_partial, verdict};
+use super::lease::{self, OnWaitLimit, Step};
+use super::snapshot::snapshot;
 use crate::audit;
 use crate::catalog::ProviderDef;
 use crate::clock::now;
+use crate::connections::rows::{self, read_field};
 use crate::error::{Error, Result};
-use crate::flows::token::{ClientAuth, client_post};
+use crate::oauth::client::{ClientAuth, client_post};
+use crate::oauth::endpoints::Endpoints;
 use crate::secret::SecretBytes;
 use crate::vault::Vault;
 
@@ -198,41 +202,26 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
     }
     // The audit row first: it names the connection (provider:account) while the row exists.
     audit::record_on(&tx, actor, Some(conn_id), "connection.deleted", None)?;
-    tx.execute("DELETE FROM connections WHERE id = ?1", [conn_id])?;
+    rows::delete(&tx, conn_id)?;
     tx.commit()?;
     Ok(report)
 }
 
 /// Waits for any refresh of `conn_id` in flight (in any process) and takes its lease, so the
-/// tokens read next are the newest and no refresh starts until the row is gone.
+/// tokens read next are the newest and no refresh starts until the row is gone. A holder that
+/// keeps it past the wait is overtaken: no request it could be making lasts that long.
 fn take_lease_for_disconnect(vault: &mut Vault, conn_id: &str) -> Result<()> {
-    let me = holder_id();
-    let started = Instant::now();
-    loop {
-        let tx = vault
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let held: Option<(String, i64)> = tx
-            .query_row(
-                "SELECT holder, expires_at FROM refresh_leases WHERE connection_id = ?1",
-                [conn_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if held.is_some_and(|(h, until)| h != me && until > now() && super::holder_alive(&h))
-            && started.elapsed() < LEASE_WAIT
-        {
-            tx.commit()?;
-            std::thread::sleep(Duration::from_millis(50));
-            continue;
-        }
-        tx.execute(
-            "INSERT INTO refresh_leases (connection_id, holder, expires_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (connection_id) DO UPDATE SET holder = ?2, expires_at = ?3",
-            params![conn_id, me, now() + DISCONNECT_LEASE_SECS],
-        )?;
-        return Ok(tx.commit()?);
-    }
+    let me = lease::holder_id();
+    lease::acquire::<()>(
+        vault,
+        conn_id,
+        &me,
+        DISCONNECT_LEASE_SECS,
+        LEASE_WAIT,
+        OnWaitLimit::TakeOver,
+        |_| Ok(Step::TakeLease),
+    )?;
+    Ok(())
 }
 
 fn revoking_client(
@@ -351,7 +340,7 @@ pub(super) fn revoke_orphaned(
     conn_id: &str,
     def: &ProviderDef,
     vars: &std::collections::BTreeMap<String, String>,
-    tokens: &crate::flows::token::Tokens,
+    tokens: &crate::oauth::client::Tokens,
     client: Option<(String, Option<SecretBytes>)>,
     revocation_url: Option<&str>,
     own_client: bool,

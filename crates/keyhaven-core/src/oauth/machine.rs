@@ -10,8 +10,9 @@
 
 use zeroize::Zeroizing;
 
-use super::pending::FlowRequest;
-use super::token::{self, ClientAuth, Tokens};
+use super::client::{self as token, ClientAuth, Tokens};
+use super::identity;
+use super::request::FlowRequest;
 use crate::catalog::{AuthMode, ProviderDef};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
@@ -148,7 +149,7 @@ pub(crate) fn account(
     tokens: &Tokens,
 ) -> Result<String> {
     if def.identity.is_some() {
-        token::account_name(&def.id, req, tokens, None)
+        identity::account_name(&def.id, req, tokens, None)
     } else {
         Ok(creds.fallback_account())
     }

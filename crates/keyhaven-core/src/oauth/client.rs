@@ -1,26 +1,23 @@
-//! The token request, its response, the id token, and the account name.
+//! The token endpoint client: the form POST every grant makes (code, refresh, device, client
+//! credentials, password), client authentication per the catalog, and the response parsed into
+//! [`Tokens`].
 //!
-//! The request is a form POST built here (client authentication per the catalog, PKCE verifier,
-//! exact redirect URI) and sent with core's HTTP client (no redirects, timeouts, 1 MiB cap).
+//! The request is built here and sent with core's HTTP client (no redirects, timeouts, 1 MiB cap).
 //! We do not use `oauth2`'s typed client for this one step because providers differ in ways its
 //! response type cannot express (Slack's and GitHub's errors arrive as HTTP 200; Slack nests the
 //! user token), and the raw response must be kept for offline inspection. PKCE and state come
-//! from `oauth2`, id token verification from `openidconnect`: no hand-rolled crypto.
+//! from `oauth2`, id token verification from `openidconnect` ([`super::id_token`]): no
+//! hand-rolled crypto.
 //!
 //! Response checks (SEC-33): JSON object, `access_token` a non-empty string, `expires_in` a
 //! number between 0 and ten years, RFC 6749 §5.2 errors shown readably.
 
-use std::collections::BTreeMap;
-
-use openidconnect::core::{
-    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-};
-use openidconnect::{ClientId, IssuerUrl, Nonce};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::pending::FlowRequest;
-use crate::catalog::{IdentitySource, TokenAuthMethod, TokenResponseShape};
+use super::request::FlowRequest;
+use crate::catalog::{TokenAuthMethod, TokenResponseShape};
+use crate::connections::FieldValue;
 use crate::error::{Error, Result};
 use crate::http;
 use crate::secret::SecretBytes;
@@ -256,222 +253,24 @@ pub(crate) fn sanitize(s: &str) -> String {
     clean
 }
 
-/// Verifies an id token (SEC-6) and returns its claims as JSON.
-pub(crate) fn verify_id_token(
-    raw: &SecretBytes,
-    issuer: &str,
-    client_id: &str,
-    jwks_uri: &str,
-    nonce: Option<&str>,
-) -> Result<Value> {
-    let invalid = |reason: String| Error::IdTokenInvalid { reason };
-    let text = std::str::from_utf8(raw.expose_secret()).map_err(|_| invalid("not text".into()))?;
-    let token: CoreIdToken = text.parse().map_err(|_| invalid("malformed JWT".into()))?;
-    let issuer_url =
-        IssuerUrl::new(issuer.to_string()).map_err(|e| invalid(format!("issuer: {e}")))?;
-    // A flow that sent a nonce requires it back; the device grant sends none and requires none.
-    let expected_nonce = nonce.map(|n| Nonce::new(n.to_string()));
-    let check = |jwks: CoreJsonWebKeySet| {
-        let verifier = CoreIdTokenVerifier::new_public_client(
-            ClientId::new(client_id.to_string()),
-            issuer_url.clone(),
-            jwks,
-        )
-        // Asymmetric algorithms only: no `none`, no HS*/RS* confusion (SEC-6).
-        .set_allowed_algs(vec![
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
-            CoreJwsSigningAlgorithm::RsaSsaPssSha256,
-            CoreJwsSigningAlgorithm::RsaSsaPssSha384,
-            CoreJwsSigningAlgorithm::RsaSsaPssSha512,
-            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-            CoreJwsSigningAlgorithm::EcdsaP384Sha384,
-            CoreJwsSigningAlgorithm::EdDsa,
-        ]);
-        match &expected_nonce {
-            Some(n) => token.claims(&verifier, n).map(|_| ()),
-            None => token
-                .claims(&verifier, |got: Option<&Nonce>| match got {
-                    None => Ok(()),
-                    Some(_) => Err("an unexpected nonce".to_string()),
-                })
-                .map(|_| ()),
-        }
-    };
-    // Unknown kid: fetch the JWKS once more (keys rotate), then give up.
-    let mut last = None;
-    for _attempt in 0..2 {
-        let jwks = fetch_jwks(jwks_uri)?;
-        match check(jwks) {
-            Ok(()) => {
-                last = None;
-                break;
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                let retry = msg.contains("key") && msg.to_lowercase().contains("no matching");
-                last = Some(msg);
-                if !retry {
-                    break;
-                }
-            }
-        }
+/// The secret fields of a token response: access token, and refresh and id tokens when given.
+pub(crate) fn token_fields(tokens: Tokens) -> Vec<(String, FieldValue)> {
+    let mut fields = vec![(
+        "access_token".to_string(),
+        FieldValue::Secret(tokens.access_token),
+    )];
+    if let Some(rt) = tokens.refresh_token {
+        fields.push(("refresh_token".into(), FieldValue::Secret(rt)));
     }
-    if let Some(msg) = last {
-        return Err(invalid(sanitize(&msg)));
+    if let Some(it) = tokens.id_token {
+        fields.push(("id_token".into(), FieldValue::Secret(it)));
     }
-    // Verified: the payload can now be read as plain JSON for the account name.
-    let payload = text.split('.').nth(1).unwrap_or_default();
-    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-        .map_err(|_| invalid("payload is not base64url".into()))?;
-    let claims: Value =
-        serde_json::from_slice(&bytes).map_err(|_| invalid("payload is not JSON".into()))?;
-    check_azp_and_iat(&claims, client_id, crate::clock::now())?;
-    Ok(claims)
-}
-
-/// What openidconnect 4 leaves to the caller (SEC-6, OIDC Core §3.1.3.7 items 5 and 10): an
-/// `azp` present must be our client id, and `iat` must not lie in the future beyond the
-/// 5-minute leeway.
-fn check_azp_and_iat(claims: &Value, client_id: &str, now: i64) -> Result<()> {
-    let invalid = |reason: &str| Error::IdTokenInvalid {
-        reason: reason.into(),
-    };
-    match claims.get("azp") {
-        None => {}
-        Some(Value::String(azp)) if azp == client_id => {}
-        Some(_) => return Err(invalid("its azp names another client")),
-    }
-    if let Some(iat) = claims.get("iat").and_then(Value::as_i64)
-        && iat > now + 300
-    {
-        return Err(invalid("it was issued in the future (iat)"));
-    }
-    Ok(())
-}
-
-fn fetch_jwks(jwks_uri: &str) -> Result<CoreJsonWebKeySet> {
-    let what = "fetching the provider's signing keys (JWKS)";
-    let resp = http::send(what, http::client()?.get(jwks_uri))?;
-    if resp.status != 200 {
-        return Err(http::status_error(what, &resp));
-    }
-    serde_json::from_slice(&resp.body).map_err(|e| Error::Http {
-        what: what.into(),
-        reason: format!("not a JSON Web Key Set: {e}"),
-    })
-}
-
-/// The account name: first string (or number) found at the identity's JSON pointers.
-pub(crate) fn account_name(
-    provider: &str,
-    req: &FlowRequest,
-    tokens: &Tokens,
-    id_claims: Option<&Value>,
-) -> Result<String> {
-    let identity = req.identity.as_ref();
-    let source = identity
-        .map(|i| i.source)
-        .unwrap_or(if id_claims.is_some() {
-            IdentitySource::IdToken
-        } else {
-            IdentitySource::Userinfo
-        });
-    let default_fields = vec![
-        "/preferred_username".to_string(),
-        "/email".into(),
-        "/login".into(),
-        "/sub".into(),
-    ];
-    let fields = identity.map(|i| &i.fields).unwrap_or(&default_fields);
-    let doc = match source {
-        IdentitySource::IdToken => id_claims.cloned().ok_or_else(|| Error::IdTokenInvalid {
-            reason: "the provider returned no id token to name the account from".into(),
-        })?,
-        IdentitySource::TokenResponse => tokens.raw_public.clone(),
-        IdentitySource::Userinfo => userinfo(provider, req, tokens)?,
-    };
-    for f in fields {
-        match doc.pointer(f) {
-            Some(Value::String(s)) if !s.is_empty() => return Ok(sanitize(s)),
-            Some(Value::Number(n)) => return Ok(n.to_string()),
-            _ => {}
-        }
-    }
-    Err(Error::Http {
-        what: format!("reading the {provider} account"),
-        reason: format!("none of {fields:?} found"),
-    })
-}
-
-fn userinfo(provider: &str, req: &FlowRequest, tokens: &Tokens) -> Result<Value> {
-    let what = format!("userinfo request to {provider}");
-    let url = req.userinfo_url.as_ref().ok_or_else(|| Error::Catalog {
-        reason: format!("{provider}: no userinfo endpoint to name the account"),
-    })?;
-    let token =
-        Zeroizing::new(String::from_utf8_lossy(tokens.access_token.expose_secret()).into_owned());
-    let client = http::client()?;
-    let method = req
-        .identity
-        .as_ref()
-        .map(|i| i.method.as_str())
-        .unwrap_or("GET");
-    let mut builder = if method.eq_ignore_ascii_case("POST") {
-        client.post(url)
-    } else {
-        client.get(url)
-    };
-    builder = match req
-        .identity
-        .as_ref()
-        .and_then(|i| i.token_header.as_deref())
-    {
-        Some(header) => builder.header(header, token.as_str()),
-        None => builder.bearer_auth(token.as_str()),
-    };
-    builder = builder.header("Accept", "application/json");
-    if let Some(body) = req.identity.as_ref().and_then(|i| i.body.clone()) {
-        builder = builder
-            .header("Content-Type", "application/json")
-            .body(body);
-    }
-    let headers: BTreeMap<String, String> = req
-        .identity
-        .as_ref()
-        .map(|i| i.headers.clone())
-        .unwrap_or_default();
-    for (k, v) in &headers {
-        builder = builder.header(k, v);
-    }
-    let resp = http::send(&what, builder)?;
-    if resp.status != 200 {
-        return Err(http::status_error(&what, &resp));
-    }
-    serde_json::from_slice(&resp.body).map_err(|_| Error::Http {
-        what,
-        reason: "the answer is not JSON".into(),
-    })
+    fields
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn azp_must_be_ours_and_iat_not_in_the_future() {
-        let now = 1_000_000;
-        let ok = serde_json::json!({"azp": "app", "iat": now});
-        assert!(check_azp_and_iat(&ok, "app", now).is_ok());
-        assert!(check_azp_and_iat(&serde_json::json!({}), "app", now).is_ok());
-        let other = serde_json::json!({"azp": "someone-else"});
-        assert!(check_azp_and_iat(&other, "app", now).is_err());
-        let future = serde_json::json!({"iat": now + 301});
-        assert!(check_azp_and_iat(&future, "app", now).is_err());
-        let skew = serde_json::json!({"iat": now + 299});
-        assert!(check_azp_and_iat(&skew, "app", now).is_ok());
-    }
 
     fn resp(status: u16, body: &str) -> http::Response {
         http::Response {

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+pub(crate) mod rows;
+
 use crate::audit::{self, format_time};
 use crate::error::Result;
 use crate::issued::IssuedWith;
@@ -435,7 +437,7 @@ impl Vault {
                     value: shown,
                     updated_at: format_time(updated),
                     age_secs: crate::clock::now() - updated,
-                    jwt: crate::tokens::inspect::unverified_claims(&value),
+                    jwt: crate::inspect::unverified_claims(&value),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -526,7 +528,7 @@ pub struct FieldInfo {
     /// Seconds since the last change (e.g. the refresh token's age).
     pub age_secs: i64,
     /// For a JWT: its header and claims, decoded for display and NOT verified.
-    pub jwt: Option<crate::tokens::inspect::UnverifiedJwt>,
+    pub jwt: Option<crate::inspect::UnverifiedJwt>,
 }
 
 /// What `show` prints.

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::check_endpoint_url;
+use crate::catalog::check_endpoint_url;
 use crate::error::{Error, Result};
 use crate::http;
 
