@@ -7,8 +7,10 @@
 # oidc-provider server, seeds a keychain vault with one connection (`alice`, custom provider
 # `testas`, deep-link redirects) through the CLI, then runs tests/app-e2e/run.mjs, which launches
 # the app through tauri-driver and checks: the connections screen, a connect flow finished by a
-# second launch with the dev.keyhaven: URL, the token viewer with the server stopped, the cloud
-# wizard against tests/cloud-fake, Reveal's native confirmation, and settings.
+# second launch with the dev.keyhaven: URL while a page script tries to hear the callback URL
+# (SEC-44), native confirmations and file dialogs for export, disconnect, import, provider changes
+# and rekey (SEC-43), the token viewer with the server stopped, the cloud wizard against
+# tests/cloud-fake, Reveal's native confirmation, Copy's "do not record" hint (SEC-47), settings.
 # Bounded in time; leaves no process behind. Run by `make test`.
 
 set -uo pipefail
@@ -87,6 +89,6 @@ driver_ready() { node -e "fetch('http://127.0.0.1:$wd_port/status').then(r=>proc
 waits 30 driver_ready || fail "tauri-driver did not answer on port $wd_port within 30s"
 
 APP="$app" CLI="$cli" WD="http://127.0.0.1:$wd_port" REDIRECT_FILE="$work/redirect.txt" OAUTH_PGID="$oauth_pgid" \
-    SHOTS="$shots" timeout 300 node "$repo/tests/app-e2e/run.mjs" || fail "the app e2e scenarios failed (see above)"
+    SHOTS="$shots" WORK="$work" timeout 420 node "$repo/tests/app-e2e/run.mjs" || fail "the app e2e scenarios failed (see above)"
 say "ok: screenshots in $shots"
 exit 0

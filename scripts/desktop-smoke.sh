@@ -137,7 +137,7 @@ connect_via second-launch alice second_launch
 kill -0 "$app_pid" 2>/dev/null || fail "the running app exited when a second launch handed it a link"
 
 via_xdg_open() { timeout 20 xdg-open "$1"; }
-[[ -f $XDG_DATA_HOME/applications/dev.keyhaven-handler.desktop ]] ||
+[[ -f $XDG_DATA_HOME/applications/keyhaven-desktop-handler.desktop ]] ||
     fail "the app did not register its dev.keyhaven: handler in $XDG_DATA_HOME/applications"
 connect_via xdg-open bob via_xdg_open
 

@@ -6,7 +6,8 @@
 # 1. the UI type check (svelte-check) and the test OAuth server's own self-test,
 # 2. all cargo tests, inside a private D-Bus session with an unlocked gnome-keyring (the CLI's
 #    integration tests also start their own sessions for the states they need),
-# 3. the desktop smoke test: the real app under Xvfb opening a vault through its UI.
+# 3. the desktop smoke test: the real app under Xvfb opening a vault through its UI, the .deb,
+#    and the app end to end through tauri-driver (a keychain vault, then a locked passphrase one).
 # Counts come from cargo's own "test result:" lines plus one per script check.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,8 @@ check "debian package (tauri build --bundles deb)" bash -c \
   'cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb >/dev/null && ../scripts/check-deb.sh "$CARGO_TARGET_DIR/release/bundle/deb"'
 check "desktop app end to end (tauri-driver)" scripts/desktop-e2e.sh "$CARGO_TARGET_DIR/debug/keyhaven-desktop" \
   "$CARGO_TARGET_DIR/debug/keyhaven" test-artifacts
+check "desktop app on a locked passphrase vault (tauri-driver)" scripts/desktop-e2e-locked.sh \
+  "$CARGO_TARGET_DIR/debug/keyhaven-desktop" "$CARGO_TARGET_DIR/debug/keyhaven" test-artifacts
 
 echo "summary: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,12 +6,14 @@
 //! commands it needs by name, and any command not listed both here and in a capability is
 //! refused at the IPC boundary, so a new command can never become reachable by accident.
 
-/// Every `#[tauri::command]` in `src/commands/`, by name. Keep in sync with `lib.rs`'s
+/// Every `#[tauri::command]` in `src/commands/` and `src/events.rs`, by name. Keep in sync with `lib.rs`'s
 /// `generate_handler!` and `capabilities/main.json`.
 const COMMANDS: &[&str] = &[
     "vault_status",
     "vault_init",
     "vault_unlock",
+    "app_info",
+    "events_subscribe",
     "connections_list",
     "connection_show",
     "connection_reveal",

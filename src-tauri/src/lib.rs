@@ -1,18 +1,21 @@
 //! keyhaven-desktop: the Tauri shell around keyhaven-core.
 //!
-//! This crate is deliberately thin (STYLE.md 2, 3, 11): it sets up logging, builds the
-//! [`AppState`] once, registers the IPC commands of [`commands`] and hands over to Tauri. Every
-//! behaviour a person can trigger is a call into `keyhaven_core`, so the CLI and the desktop app
-//! can never drift apart.
+//! This crate is deliberately thin: it sets up logging, builds the [`AppState`] once, registers
+//! the IPC commands of [`commands`] and hands over to Tauri. Every behaviour a person can trigger
+//! is a call into `keyhaven_core`, so the CLI and the desktop app can never drift apart.
 //!
 //! Modules: [`commands`] (the IPC surface, one file per area), [`state`] (what the app holds
-//! between calls: the data directory and the open vault), [`error`] (the `{code, message}` error
-//! every command returns).
+//! between calls: the data directory, the open vault, the UI's event channels, deep links kept
+//! while locked), [`error`] (the `{code, message}` error every command returns), [`events`] (the
+//! UI's updates, through its own channel: SEC-44), [`dialogs`] (native confirmations and file
+//! dialogs: SEC-43), [`deeplink`], [`clipboard`] and [`scheduler`].
 
 pub mod clipboard;
 pub mod commands;
 pub mod deeplink;
+pub mod dialogs;
 pub mod error;
+pub mod events;
 pub mod scheduler;
 pub mod state;
 
@@ -25,11 +28,6 @@ pub use state::AppState;
 
 /// Environment variable holding the log filter (`tracing_subscriber` syntax), default `warn`.
 pub const LOG_ENV: &str = "KEYHAVEN_LOG";
-
-/// Event: connections were added, refreshed, changed status or removed (no payload).
-pub const EVENT_CONNECTIONS_CHANGED: &str = "connections-changed";
-/// Event: a deep link or a loopback redirect finished a flow (`{state, connection|message}`).
-pub const EVENT_FLOW_FINISHED: &str = "flow-finished";
 
 /// The variable WebKitGTK's JavaScript engine (JavaScriptCore) reads to turn its JIT compilers
 /// off, and the value [`run`] gives it.
@@ -80,8 +78,9 @@ pub fn run() {
                 let _ = w.set_focus();
             }
         }))
+        // Its commands are not granted to the page, and its `deep-link://new-url` event (the
+        // callback URL) cannot reach it: the capability grants no event permission (events.rs).
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
         // Rust-only (commands::open_in_browser): no script injected into the page, whose links
@@ -119,6 +118,8 @@ pub fn run() {
             commands::vault::vault_status,
             commands::vault::vault_init,
             commands::vault::vault_unlock,
+            commands::vault::app_info,
+            events::events_subscribe,
             commands::connections::connections_list,
             commands::connections::connection_show,
             commands::connections::connection_reveal,

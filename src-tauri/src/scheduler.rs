@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use keyhaven_core::tokens;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
 
 use crate::state::AppState;
@@ -44,7 +44,7 @@ pub fn start(app: &AppHandle) {
             }
             let _ = tokens::retry_revocations(&mut vault, false);
             if changed {
-                let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+                crate::events::publish(&app, crate::events::UiEvent::ConnectionsChanged);
             }
         }
     });

@@ -1,17 +1,21 @@
 //! What the desktop app holds between IPC calls: where the vault lives, and the vault once open.
 //!
-//! [`AppState`] is built completely before `tauri::Builder::manage` (STYLE.md 11), so no command
+//! [`AppState`] is built completely before `tauri::Builder::manage`, so no command
 //! ever sees a half-initialised app. The open [`Vault`] sits behind a `Mutex` because commands
 //! run concurrently on Tauri's async runtime and a SQLite connection must be used by one thread
 //! at a time. A passphrase given to unlock is consumed by `Vault::open` and dropped (zeroized);
 //! the app keeps only the open connection, never the passphrase.
 //!
 //! The methods here are glue, not policy: each is one call into keyhaven-core plus the
-//! bookkeeping of the `Mutex`.
+//! bookkeeping of the `Mutex`. Besides the vault, the state keeps the UI's event channels
+//! (`events.rs`, SEC-44) and the deep links that arrived while a passphrase vault was locked
+//! (`deeplink.rs`, SEC-46); neither prints a secret in `Debug`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
+use keyhaven_core::connections::ConnectionSummary;
 use keyhaven_core::secret::Passphrase;
 use keyhaven_core::vault::VaultStatus;
 use keyhaven_core::{
@@ -19,6 +23,10 @@ use keyhaven_core::{
     Vault,
 };
 use serde::Serialize;
+use tauri::ipc::Channel;
+
+use crate::deeplink::{CallbackLink, DeferredLinks};
+use crate::events::UiEvent;
 
 /// The app's state, shared by every command.
 #[derive(Debug)]
@@ -30,7 +38,28 @@ pub struct AppState {
     /// again" and "copy link" need. No secret: the URL carries the public PKCE challenge.
     flows: Mutex<std::collections::HashMap<String, String>>,
     /// Deep links that arrived while a passphrase vault was locked; finished once it opens.
-    pending_links: Mutex<Vec<String>>,
+    pending_links: Mutex<DeferredLinks>,
+    /// The UI's event channel per webview label (`events_subscribe`).
+    subscribers: Mutex<Subscribers>,
+}
+
+/// The webviews' event channels. `Debug` shows the labels only.
+#[derive(Default)]
+struct Subscribers(HashMap<String, Channel<UiEvent>>);
+
+impl std::fmt::Debug for Subscribers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// What became of a deep link handed to [`AppState::complete_or_defer`].
+#[derive(Debug)]
+pub enum LinkOutcome {
+    /// Core finished the flow (or refused the link).
+    Finished(Result<ConnectionSummary>),
+    /// The vault is a locked passphrase vault: kept until `vault_unlock`.
+    Deferred,
 }
 
 /// What the UI shows: the vault's state as seen from the desktop app.
@@ -71,7 +100,8 @@ impl AppState {
             data_dir,
             vault: Mutex::new(None),
             flows: Mutex::new(Default::default()),
-            pending_links: Mutex::new(Vec::new()),
+            pending_links: Mutex::new(DeferredLinks::default()),
+            subscribers: Mutex::new(Subscribers::default()),
         }
     }
 
@@ -157,14 +187,63 @@ impl AppState {
         lock(&self.flows).remove(flow_id);
     }
 
-    /// Keeps a deep link for when the vault opens.
-    pub fn defer_link(&self, url: String) {
-        lock(&self.pending_links).push(url);
+    /// Finishes the flow of a (validated) deep link, or keeps it for when a locked passphrase
+    /// vault is unlocked. Decided while holding the vault slot, so a link cannot slip in between
+    /// an unlock and the drain that follows it (`vault_unlock`).
+    pub fn complete_or_defer(&self, link: CallbackLink) -> LinkOutcome {
+        let dir = match self.data_dir() {
+            Ok(d) => d,
+            Err(e) => return LinkOutcome::Finished(Err(e)),
+        };
+        let mut slot = self.slot();
+        if slot.is_none() {
+            if !Vault::exists(dir) {
+                return LinkOutcome::Finished(Err(Error::NotInitialized {
+                    path: dir.vault_file(),
+                }));
+            }
+            match Vault::open(dir, &mut NoPassphrase, Actor::Desktop) {
+                Ok(vault) => *slot = Some(vault),
+                Err(Error::PassphraseRequired { .. }) => {
+                    if let Some(dropped) = lock(&self.pending_links).push(link) {
+                        tracing::warn!(
+                            kept = crate::deeplink::MAX_DEFERRED_LINKS,
+                            dropped_flow = %dropped.flow_id(),
+                            "too many sign-in links while the vault is locked; dropped the oldest"
+                        );
+                    }
+                    return LinkOutcome::Deferred;
+                }
+                Err(e) => return LinkOutcome::Finished(Err(e)),
+            }
+        }
+        let vault = slot.as_mut().expect("opened just above");
+        LinkOutcome::Finished(keyhaven_core::flows::complete(vault, link.as_str()))
     }
 
-    /// Deep links kept while the vault was locked.
-    pub fn take_deferred_links(&self) -> Vec<String> {
-        std::mem::take(&mut *lock(&self.pending_links))
+    /// The deep links kept while the vault was locked, oldest first (emptied).
+    pub fn take_deferred_links(&self) -> Vec<CallbackLink> {
+        lock(&self.pending_links).take()
+    }
+
+    /// Remembers the UI's event channel of one webview (replacing an older one: a reload).
+    pub fn subscribe(&self, webview: &str, channel: Channel<UiEvent>) {
+        lock(&self.subscribers)
+            .0
+            .insert(webview.to_string(), channel);
+    }
+
+    /// Sends `event` to every subscribed webview; a channel that fails is forgotten.
+    pub fn publish(&self, event: &UiEvent) {
+        lock(&self.subscribers)
+            .0
+            .retain(|label, channel| match channel.send(event.clone()) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::debug!(webview = %label, error = %e, "event channel closed");
+                    false
+                }
+            });
     }
 
     fn data_dir(&self) -> Result<&DataDir> {

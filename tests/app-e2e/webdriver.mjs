@@ -104,6 +104,11 @@ export class Driver {
     return this.req('GET', this.s(`/element/${id}/text`));
   }
 
+  /** Runs `script` (a function body; `arguments` are `args`) in the page; returns its value. */
+  async exec(script, args = []) {
+    return this.req('POST', this.s('/execute/sync'), { script, args });
+  }
+
   async pageText() {
     return this.req('POST', this.s('/execute/sync'), { script: 'return document.body.innerText', args: [] });
   }

@@ -3,6 +3,10 @@
 import './app.css';
 import { mount } from 'svelte';
 import App from './App.svelte';
+import { startEvents } from './lib/api/events';
+
+// The app's updates come through one channel handed to the Rust side now, before any screen.
+startEvents();
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html has no #app element');

@@ -11,7 +11,7 @@ use keyhaven_core::catalog::RedirectKind;
 use keyhaven_core::connections::ConnectionSummary;
 use keyhaven_core::flows::{self, ConnectOptions};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, State};
 
 use crate::error::CommandError;
 use crate::state::AppState;
@@ -28,7 +28,7 @@ pub struct StartedFlowView {
 }
 
 /// Where a flow is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum FlowOutcome {
     /// Still waiting for the redirect.
@@ -99,7 +99,7 @@ fn start(
         let app = app.clone();
         std::thread::spawn(move || {
             let _ = flows::wait(&mut worker, flow, Duration::from_secs(600));
-            let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+            crate::events::publish(&app, crate::events::UiEvent::ConnectionsChanged);
         });
     }
     super::open_in_browser(app, &view.authorization_url)?;
@@ -159,7 +159,7 @@ pub fn connect_cancel(state: State<'_, AppState>, flow_id: String) -> Result<(),
 pub async fn connect_paste(app: AppHandle, url: String) -> Result<ConnectionSummary, CommandError> {
     super::blocking(&app, move |app, state| {
         let summary = state.with_vault(|v| flows::complete(v, url.trim()))?;
-        let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        crate::events::publish(app, crate::events::UiEvent::ConnectionsChanged);
         Ok(summary)
     })
     .await

@@ -1,13 +1,19 @@
 //! Connections: list, view offline, reveal or copy one field (audited), refresh, disconnect,
-//! and the audit log. Every command is one call into keyhaven-core through the app state.
+//! and the audit log. Every command is one call into keyhaven-core through the app state; reveal,
+//! copy and disconnect first ask the person in a native dialog (SEC-23, SEC-43).
 
 use keyhaven_core::connections::{ConnectionDetails, ConnectionSummary, RevealAction};
 use keyhaven_core::tokens::{self, DisconnectReport};
 use keyhaven_core::{Error, audit::AuditEvent};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, State};
 
+use crate::dialogs::{confirm, quoted};
 use crate::error::CommandError;
+use crate::events::{UiEvent, publish};
 use crate::state::AppState;
+
+/// What a declined reveal or copy did.
+const NOT_SHOWN: &str = "nothing was shown or copied";
 
 /// Every connection: no secret, no network.
 #[tauri::command(async)]
@@ -46,6 +52,7 @@ pub async fn connection_reveal(
                 human(&field)
             ),
             "Show",
+            NOT_SHOWN,
         )?;
         let secret = state.with_vault(|v| v.reveal_field(&id, &field, RevealAction::Show))?;
         Ok(String::from_utf8_lossy(secret.expose_secret()).into_owned())
@@ -70,9 +77,10 @@ pub async fn connection_copy(
                 human(&field)
             ),
             "Copy",
+            NOT_SHOWN,
         )?;
         let secret = state.with_vault(|v| v.reveal_field(&id, &field, RevealAction::Copy))?;
-        crate::clipboard::copy_and_clear_later(app, secret)
+        crate::clipboard::copy_and_clear_later(secret)
     })
     .await
 }
@@ -80,30 +88,6 @@ pub async fn connection_copy(
 /// A field's name as the dialog says it: `access_token` → "access token".
 fn human(field: &str) -> String {
     field.replace('_', " ")
-}
-
-/// A native yes/no dialog, answered by the person (not by the page). It is the only
-/// confirmation: the page asks nothing before calling (asking twice teaches clicking through).
-fn confirm(app: &AppHandle, question: &str, yes_label: &str) -> Result<(), CommandError> {
-    use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
-    let yes = app
-        .dialog()
-        .message(question)
-        .title("Keyhaven")
-        .kind(MessageDialogKind::Warning)
-        .buttons(MessageDialogButtons::OkCancelCustom(
-            yes_label.into(),
-            "Cancel".into(),
-        ))
-        .blocking_show();
-    if yes {
-        Ok(())
-    } else {
-        Err(CommandError {
-            code: "cancelled",
-            message: "cancelled: nothing was shown or copied".into(),
-        })
-    }
 }
 
 /// Refreshes now (single-flight with every other process), on a worker handle so the window's
@@ -118,7 +102,7 @@ pub async fn connection_refresh(
             .worker_vault()
             .ok_or(Error::BadInput("the vault is locked".into()))?;
         let outcome = tokens::refresh(&mut worker, &id);
-        let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        publish(app, UiEvent::ConnectionsChanged);
         outcome?;
         Ok(worker
             .connection_summary(&id)?
@@ -127,7 +111,8 @@ pub async fn connection_refresh(
     .await
 }
 
-/// Revokes at the provider (unless `keep_remote`), then deletes.
+/// Revokes at the provider (unless `keep_remote`), then deletes, once the person confirmed it
+/// in a native dialog naming the provider, the account and what happens at the provider.
 #[tauri::command]
 pub async fn connection_disconnect(
     app: AppHandle,
@@ -135,14 +120,55 @@ pub async fn connection_disconnect(
     keep_remote: bool,
 ) -> Result<DisconnectReport, CommandError> {
     super::blocking(&app, move |app, state| {
+        let (summary, provider_name) = state.with_vault(|v| {
+            let summary = v
+                .connection_summary(&id)?
+                .ok_or_else(|| Error::BadInput(format!("no connection {id}")))?;
+            let name = v
+                .provider_info(&summary.provider)
+                .map(|p| p.name)
+                .unwrap_or_else(|_| summary.provider.clone());
+            Ok((summary, name))
+        })?;
+        confirm(
+            app,
+            &disconnect_question(&summary, &provider_name, keep_remote),
+            "Disconnect",
+            "nothing was disconnected",
+        )?;
         let mut worker = state
             .worker_vault()
             .ok_or(Error::BadInput("the vault is locked".into()))?;
         let report = tokens::disconnect(&mut worker, &id, keep_remote)?;
-        let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        publish(app, UiEvent::ConnectionsChanged);
         Ok(report)
     })
     .await
+}
+
+/// The disconnect confirmation: which connection, and whether its access ends at the provider.
+pub fn disconnect_question(
+    summary: &ConnectionSummary,
+    provider_name: &str,
+    keep_remote: bool,
+) -> String {
+    let who = quoted(if summary.account.is_empty() {
+        &summary.id
+    } else {
+        &summary.account
+    });
+    let remote = if keep_remote {
+        format!(
+            "It is only deleted here: its tokens are NOT revoked and stay valid at \
+             {provider_name} until they expire or you revoke them there."
+        )
+    } else {
+        format!(
+            "Keyhaven first revokes its tokens at {provider_name}, so nothing copied elsewhere \
+             keeps working, then deletes it here."
+        )
+    };
+    format!("Disconnect {who} from {provider_name}?\n\n{remote}")
 }
 
 /// The audit log, newest first (of one connection when given).
@@ -154,4 +180,37 @@ pub fn audit_list(
     let mut events = state.with_vault(|v| v.audit_events(connection.as_deref()))?;
     events.reverse();
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(account: &str) -> ConnectionSummary {
+        ConnectionSummary {
+            id: "c_1".into(),
+            provider: "github".into(),
+            account: account.into(),
+            instance: String::new(),
+            label: None,
+            default: false,
+            status: keyhaven_core::connections::ConnectionStatus::Connected,
+            renewable: false,
+            expires_at: None,
+            scopes: vec![],
+        }
+    }
+
+    #[test]
+    fn the_disconnect_question_names_provider_account_and_what_happens_remotely() {
+        let revoke = disconnect_question(&summary("alice"), "GitHub", false);
+        assert!(
+            revoke.starts_with("Disconnect “alice” from GitHub?"),
+            "{revoke}"
+        );
+        assert!(revoke.contains("revokes its tokens at GitHub"), "{revoke}");
+        let keep = disconnect_question(&summary(""), "GitHub", true);
+        assert!(keep.starts_with("Disconnect “c_1” from GitHub?"), "{keep}");
+        assert!(keep.contains("NOT revoked"), "{keep}");
+    }
 }

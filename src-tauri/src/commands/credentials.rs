@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use keyhaven_core::credentials::{self, AddOptions, AddReport};
 use keyhaven_core::secret::SecretBytes;
-use tauri::{AppHandle, Emitter};
+use tauri::AppHandle;
 
 use crate::error::CommandError;
 
@@ -32,7 +32,7 @@ pub async fn credentials_add(
     };
     super::blocking(&app, move |app, state| {
         let report = state.with_vault(|v| credentials::add(v, &provider, values, &opts))?;
-        let _ = app.emit(crate::EVENT_CONNECTIONS_CHANGED, ());
+        crate::events::publish(app, crate::events::UiEvent::ConnectionsChanged);
         Ok(report)
     })
     .await

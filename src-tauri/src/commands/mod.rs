@@ -1,4 +1,4 @@
-//! The IPC surface: every command the UI can call, one file per area (STYLE.md 11).
+//! The IPC surface: every command the UI can call, one file per area.
 //!
 //! Each command is a few lines: take the [`AppState`](crate::AppState), call core through it,
 //! return `Result<T, CommandError>`. A command must also be listed in `build.rs` and granted in

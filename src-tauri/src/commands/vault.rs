@@ -4,10 +4,13 @@
 //! second round trip. They are `async` commands so that a slow keychain or a passphrase
 //! derivation (Argon2id, about a second) runs on Tauri's async runtime rather than freezing the
 //! window on the main thread. Secrets only come in (the unlock passphrase); nothing secret goes
-//! out.
+//! out. Unlocking also finishes the sign-in links that arrived while the vault was locked
+//! (SEC-46), and `app_info` tells the add-connection screen whether `dev.keyhaven:` links reach
+//! this app (SEC-49).
 
 use keyhaven_core::secret::Passphrase;
-use tauri::State;
+use serde::Serialize;
+use tauri::{AppHandle, State};
 
 use crate::error::CommandError;
 use crate::state::{AppState, VaultView};
@@ -25,11 +28,31 @@ pub fn vault_init(state: State<'_, AppState>) -> Result<VaultView, CommandError>
 }
 
 /// Unlocks a passphrase-protected vault. The passphrase is wrapped at once in core's zeroizing
-/// `Passphrase` and is never logged, stored or returned.
+/// `Passphrase` and is never logged, stored or returned. Then the deep links kept while it was
+/// locked are finished (on a worker thread; the UI hears of them through its event channel).
 #[tauri::command(async)]
 pub fn vault_unlock(
+    app: AppHandle,
     state: State<'_, AppState>,
     passphrase: String,
 ) -> Result<VaultView, CommandError> {
-    Ok(state.unlock(Passphrase::new(passphrase)?)?)
+    let view = state.unlock(Passphrase::new(passphrase)?)?;
+    crate::deeplink::finish_deferred(&app);
+    Ok(view)
+}
+
+/// Facts about this installation the screens need. Mirrored by `AppInfo` in
+/// `ui/src/lib/api/types.ts`.
+#[derive(Debug, Serialize)]
+pub struct AppInfo {
+    /// Whether `dev.keyhaven:` links open this app; `null` when the system cannot say.
+    pub deep_link_registered: Option<bool>,
+}
+
+/// What `AppInfo` says (runs `xdg-mime` on Linux, hence async).
+#[tauri::command(async)]
+pub fn app_info(app: AppHandle) -> Result<AppInfo, CommandError> {
+    Ok(AppInfo {
+        deep_link_registered: crate::deeplink::handler_registered(&app),
+    })
 }

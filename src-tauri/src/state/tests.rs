@@ -93,3 +93,103 @@ fn views_serialize_with_a_state_tag_as_the_ui_expects() {
         "locked_passphrase"
     );
 }
+
+/// SEC-46: a valid deep link that arrives while a passphrase vault is locked is kept (bounded),
+/// not lost, and handed back once for the unlock to finish it.
+#[test]
+fn links_that_arrive_while_locked_are_kept_until_the_unlock() {
+    use crate::deeplink::{CallbackLink, MAX_DEFERRED_LINKS};
+    use crate::state::LinkOutcome;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let state = AppState::new(Some(passphrase_vault(&tmp)));
+    let link = |s: &str| {
+        CallbackLink::parse(format!(
+            "dev.keyhaven:/oauth/callback/testas?code=c&state={s}"
+        ))
+        .unwrap()
+    };
+    for i in 0..MAX_DEFERRED_LINKS + 2 {
+        assert!(matches!(
+            state.complete_or_defer(link(&format!("st{i}"))),
+            LinkOutcome::Deferred
+        ));
+    }
+    assert!(
+        !format!("{state:?}").contains("code=c"),
+        "the kept links never show in Debug"
+    );
+
+    state
+        .unlock(Passphrase::new("correct horse".into()).unwrap())
+        .unwrap();
+    let kept = state.take_deferred_links();
+    assert_eq!(
+        kept.len(),
+        MAX_DEFERRED_LINKS,
+        "the oldest two were dropped"
+    );
+    assert_eq!(
+        kept[0].flow_id(),
+        keyhaven_core::flows::pending::state_digest("st2")
+    );
+    assert!(state.take_deferred_links().is_empty(), "handed back once");
+
+    // Open now: a link goes to core at once (here: no such flow in this vault).
+    match state.complete_or_defer(link("unknown")) {
+        LinkOutcome::Finished(Err(e)) => assert_eq!(CommandError::from(e).code, "unknown_state"),
+        other => panic!("expected core's answer, got {other:?}"),
+    }
+}
+
+/// SEC-44: events reach the UI through the channel it subscribed, a reload's channel replaces
+/// the old one, and a closed channel is forgotten.
+#[test]
+fn events_go_to_the_subscribed_channel_of_each_webview() {
+    use std::sync::{Arc, Mutex};
+    use tauri::ipc::{Channel, InvokeResponseBody};
+
+    use crate::events::UiEvent;
+
+    let state = AppState::new(None);
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let recorder = |tag: &'static str, ok: bool| {
+        let got = got.clone();
+        Channel::<UiEvent>::new(move |body| {
+            if let InvokeResponseBody::Json(json) = body {
+                got.lock().unwrap().push(format!("{tag}:{json}"));
+            }
+            if ok {
+                Ok(())
+            } else {
+                Err(tauri::Error::WebviewNotFound)
+            }
+        })
+    };
+    state.subscribe("main", recorder("old", true));
+    state.subscribe("main", recorder("new", true));
+    state.subscribe("gone", recorder("gone", false));
+    state.publish(&UiEvent::ConnectionsChanged);
+    state.publish(&UiEvent::ConnectionsChanged);
+    let got = got.lock().unwrap().clone();
+    let count = |tag: &str| {
+        got.iter()
+            .filter(|g| g.starts_with(&format!("{tag}:")))
+            .count()
+    };
+    assert_eq!(
+        count("old"),
+        0,
+        "a reload's channel replaces the old one: {got:?}"
+    );
+    assert_eq!(count("new"), 2, "{got:?}");
+    assert_eq!(
+        count("gone"),
+        1,
+        "a failing channel is dropped after one try: {got:?}"
+    );
+    assert!(
+        got.iter()
+            .all(|g| g.ends_with(r#":{"event":"connections-changed"}"#))
+    );
+}

@@ -142,12 +142,29 @@ test('token viewer: decoded JWTs, scopes, reveal (one native confirmation), copy
   assert.equal(await page.getByTestId('revealed-value').count(), 0);
 }));
 
+test('settings: a keychain vault rekey is confirmed natively only (declined quietly)', withApp({ query: '?key=keychain' }, async (page) => {
+  await nav(page, 'Settings');
+  await page.getByText('System keychain').first().waitFor();
+  assert.equal(await page.locator('#rekey-current').count(), 0);
+  await page.evaluate(() => window.__mock.decline('vault_rekey'));
+  await page.getByRole('button', { name: 'Replace the vault key' }).click();
+  await page.getByText('The vault key was not changed.').waitFor();
+  assert.equal(await page.getByRole('dialog').count(), 0, 'the page asks nothing itself');
+  await page.getByRole('button', { name: 'Replace the vault key' }).click();
+  await page.getByText('The vault was re-encrypted under a new key.').waitFor();
+  assert.deepEqual((await calls(page, 'vault_rekey')).map((c) => c.args), [
+    { currentPassphrase: null, newPassphrase: null },
+    { currentPassphrase: null, newPassphrase: null },
+  ]);
+}));
+
 test('settings: export and import reports, passphrase checks, audit filter, custom provider', withApp({}, async (page) => {
   await nav(page, 'Settings');
   await page.getByText('/home/alice/.local/share/keyhaven/vault.db').waitFor();
   await page.getByText('Argon2id · 64 MB memory · 3 passes').waitFor();
 
-  await page.getByLabel('Save to (file path)').fill('/home/alice/backup.age');
+  // SEC-43: no path field; the file is chosen in the native save dialog.
+  assert.equal(await page.getByLabel(/file path/i).count(), 0, 'the page names no path');
   await page.getByLabel('Backup passphrase', { exact: true }).first().fill('correct horse battery');
   await page.getByLabel('Type it again').nth(1).fill('correct horse');
   await page.getByRole('button', { name: 'Export backup' }).click();
@@ -160,30 +177,52 @@ test('settings: export and import reports, passphrase checks, audit filter, cust
   await page.getByRole('button', { name: 'Export backup' }).click();
   const report = page.getByTestId('export-report');
   await report.getByText(/Backup written to/).waitFor();
-  await report.getByText('/home/alice/backup.age').waitFor();
+  await report.getByText('/home/alice/Documents/keyhaven-backup-2025-06-01.age').waitFor();
   await report.getByText(/Moved out of this vault: c_ms01/).waitFor();
-  assert.deepEqual((await calls(page, 'vault_export'))[0].args, { path: '/home/alice/backup.age', passphrase: 'correct horse battery', moveOut: true });
+  assert.deepEqual((await calls(page, 'vault_export'))[0].args, { passphrase: 'correct horse battery', moveOut: true });
   await shot(page, 'settings-export-light');
 
-  await page.getByLabel('Backup file path').fill('/home/alice/old.age');
+  // Declining the save dialog: a quiet notice, no problem box.
+  await page.evaluate(() => window.__mock.decline('vault_export'));
+  await page.getByLabel('Backup passphrase', { exact: true }).first().fill('correct horse battery');
+  await page.getByLabel('Type it again').nth(1).fill('correct horse battery');
+  await page.getByRole('button', { name: 'Export backup' }).click();
+  await page.getByText('No backup was written.').waitFor();
+  assert.equal(await page.getByRole('alert').filter({ hasText: /cancelled/ }).count(), 0);
+
+  assert.equal(await page.getByLabel('Backup file path').count(), 0, 'the page names no path');
   await page.locator('#import-pass').fill('wrong');
   await page.getByRole('button', { name: 'Import backup' }).click();
   await page.getByText('Wrong backup passphrase').waitFor();
   await page.locator('#import-pass').fill('right one');
   await page.getByRole('button', { name: 'Import backup' }).click();
   const imported = page.getByTestId('import-report');
-  await imported.getByText('1 added, 1 updated, 1 skipped.').waitFor();
+  await imported.getByText('1 added, 1 updated, 1 skipped, 1 refused.').waitFor();
   await imported.getByText(/the copy here is newer/).waitFor();
+  await imported.getByTestId('import-refused').getByText(/another issuer/).waitFor();
+  assert.deepEqual((await calls(page, 'vault_import')).at(-1).args, { passphrase: 'right one' });
+  await page.evaluate(() => window.__mock.decline('vault_import'));
+  await page.locator('#import-pass').fill('right one');
+  await page.getByRole('button', { name: 'Import backup' }).click();
+  await page.getByText('Nothing was imported.').waitFor();
 
-  // Rekey of a passphrase vault asks the new passphrase twice.
+  // Rekey of a passphrase vault asks the current passphrase, and the new one twice.
   await page.locator('#rekey-1').fill('new passphrase 1');
   await page.locator('#rekey-2').fill('new passphrase 2');
   await page.getByRole('button', { name: 'Change passphrase' }).click();
+  await page.getByText('Enter the passphrase the vault opens with now.').waitFor();
   await page.locator('#rekey-problem').getByText('The two passphrases do not match.').waitFor();
+  assert.equal((await calls(page, 'vault_rekey')).length, 0);
+  await page.locator('#rekey-current').fill('wrong');
+  await page.locator('#rekey-2').fill('new passphrase 1');
+  await page.getByRole('button', { name: 'Change passphrase' }).click();
+  await page.getByText('Wrong passphrase').first().waitFor();
+  await page.locator('#rekey-current').fill('correct horse battery');
+  await page.locator('#rekey-1').fill('new passphrase 1');
   await page.locator('#rekey-2').fill('new passphrase 1');
   await page.getByRole('button', { name: 'Change passphrase' }).click();
   await page.getByText('The vault now opens with the new passphrase.').waitFor();
-  assert.deepEqual((await calls(page, 'vault_rekey'))[0].args, { newPassphrase: 'new passphrase 1' });
+  assert.deepEqual((await calls(page, 'vault_rekey')).at(-1).args, { currentPassphrase: 'correct horse battery', newPassphrase: 'new passphrase 1' });
 
   const table = page.getByRole('table', { name: 'Audit log' });
   assert.equal(await table.locator('tbody tr').count(), 11);
@@ -204,4 +243,9 @@ test('settings: export and import reports, passphrase checks, audit filter, cust
   assert.deepEqual((await calls(page, 'provider_add_custom'))[0].args, {
     id: 'corp-sso', issuer: 'https://sso.example.com', clientId: 'keyhaven-desktop', clientSecret: null, scopes: ['openid', 'profile', 'email', 'offline_access'],
   });
+  // Declined in the native confirmation: a quiet notice.
+  await page.evaluate(() => window.__mock.decline('provider_add_custom'));
+  await page.getByLabel('Id', { exact: true }).fill('corp-two');
+  await page.getByRole('button', { name: 'Add provider' }).click();
+  await page.getByText('No provider was added.').waitFor();
 }));

@@ -56,6 +56,16 @@ test('disconnect: confirmation (Escape cancels), then the report', withApp({}, a
   await page.locator('li[data-connection="c_ms01"]').waitFor({ state: 'detached' });
 }));
 
+test('disconnect declined in the native confirmation changes nothing, quietly', withApp({}, async (page) => {
+  await page.evaluate(() => window.__mock.decline('connection_disconnect'));
+  await page.getByRole('button', { name: 'Disconnect GitHub alice-martin' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Disconnect' }).click();
+  await page.getByText('alice-martin was not disconnected.').waitFor();
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  await page.locator('li[data-connection="c_gh01"]').waitFor();
+  assert.equal(await page.getByRole('alert').count(), 0, 'declining is not an error');
+}));
+
 test('disconnect keeping access at the provider sends keepRemote', withApp({}, async (page) => {
   await page.getByRole('button', { name: 'Disconnect GitHub alice-martin' }).click();
   await page.getByRole('checkbox', { name: /Keep access at the provider/ }).check();
@@ -158,7 +168,43 @@ test('connect: the paste box finishes a sign-in (Enter submits); flow-finished e
   await page.getByRole('button', { name: 'Continue in browser' }).click();
   await page.getByRole('heading', { name: 'Waiting for your browser…' }).waitFor();
   await page.evaluate(() =>
-    window.__mock.emit('flow-finished', { state: 'done', connection: { id: 'c_sl02', provider: 'slack', account: 'acme-team', status: 'connected', expires_at: null, scopes: [] } }),
+    window.__mock.emit('flow-finished', { state: 'done', flow_id: 'flow-2', connection: { id: 'c_sl02', provider: 'slack', account: 'acme-team', status: 'connected', expires_at: null, scopes: [], instance: '' } }),
   );
   await page.getByText('Connected to Slack').waitFor();
+}));
+
+test('events: one channel handed to events_subscribe at start-up, no Tauri event listener', withApp({}, async (page) => {
+  // SEC-44: the window has no event permission (the mock refuses plugin:event| like the real
+  // capability), so the UI's updates must come through its own channel.
+  const subscribed = await calls(page, 'events_subscribe');
+  assert.equal(subscribed.length, 1);
+  assert.match(String(subscribed[0].args.onEvent), /^__CHANNEL__:\d+$/);
+  assert.equal((await calls(page)).filter((c) => c.cmd.startsWith('plugin:event|')).length, 0);
+  // connections-changed reloads the list.
+  const before = (await calls(page, 'connections_list')).length;
+  await page.evaluate(() => window.__mock.emit('connections-changed'));
+  await page.waitForFunction((n) => window.__mock.calls.filter((c) => c.cmd === 'connections_list').length > n, before);
+  // Moving between screens does not subscribe again.
+  await nav(page, 'Settings');
+  await nav(page, 'Connections');
+  assert.equal((await calls(page, 'events_subscribe')).length, 1);
+}));
+
+test('add connection: a notice when dev.keyhaven: links are not registered; loopback first', withApp({ query: '?links=unregistered' }, async (page) => {
+  await nav(page, 'Add connection');
+  const notice = page.getByTestId('links-unregistered');
+  await notice.getByText(/Links back to Keyhaven are not registered on this system: the sign-in will use a local port, or paste the address/).waitFor();
+  await shot(page, 'add-connection-links-unregistered');
+  await page.locator('[data-provider="microsoft"]').click();
+  await page.getByRole('radio', { name: /A local address/ }).waitFor();
+  await page.waitForFunction(() => document.querySelector('input[type="radio"][value="loopback"]')?.checked === true);
+  await page.getByRole('button', { name: 'Continue in browser' }).click();
+  assert.equal((await calls(page, 'connect_start')).at(-1).args.redirect, 'loopback');
+}));
+
+test('add connection: no notice when the links are registered', withApp({}, async (page) => {
+  await nav(page, 'Add connection');
+  await page.locator('.tile[data-provider]').first().waitFor();
+  await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'app_info'));
+  assert.equal(await page.getByTestId('links-unregistered').count(), 0);
 }));

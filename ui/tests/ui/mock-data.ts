@@ -164,6 +164,10 @@ function details(partial: Partial<ConnectionDetails> & Pick<ConnectionDetails, '
   return {
     expires_at: null,
     scopes: [],
+    instance: '',
+    label: null,
+    default: false,
+    renewable: Boolean(partial.has_refresh_token),
     scopes_requested: [],
     token_type: 'Bearer',
     extra: {},

@@ -1,11 +1,15 @@
 // The UI tests' stand-in for the Rust side, bundled into one script (run.mjs) and injected with
 // page.addInitScript before the app's own script runs: @tauri-apps/api/mocks' mockIPC answers
 // every command from mock-data.ts and records each call in window.__mock.calls. The page's
-// query string picks a scenario: ?vault=missing|locked, ?empty=1.
+// query string picks a scenario: ?vault=missing|locked, ?empty=1, ?key=keychain (a keychain
+// vault), ?links=unregistered (the dev.keyhaven: handler is not registered).
 //
 // Failures are thrown as {code, message}, exactly what a Rust command's CommandError becomes.
+// `window.__mock.decline(cmd)` makes the next call of `cmd` answer `cancelled`, as when the
+// person declines Rust's native dialog. The app's events go through the Channel the UI hands to
+// `events_subscribe` (there is no Tauri event mock: the real window may not listen to events);
+// `window.__mock.emit(event, payload)` sends one down it.
 
-import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import type {
   AddReport,
@@ -32,7 +36,18 @@ const state = {
   /** Set by a test: the next connect_wait answers this. */
   nextWait: null as FlowOutcome | null,
   calls: [] as { cmd: string; args: Args }[],
+  /** Commands whose next call is declined in the "native dialog". */
+  declined: new Set<string>(),
+  /** The UI's event channel (events_subscribe) and the index of its next message. */
+  channel: null as { id: number } | null,
+  channelIndex: 0,
 };
+
+/** Sends one UiEvent down the UI's channel, as tauri::ipc::Channel::send does. */
+function send(message: unknown): void {
+  if (!state.channel) throw new Error('the UI never called events_subscribe');
+  window.__TAURI_INTERNALS__.runCallback(state.channel.id, { message, index: state.channelIndex++ });
+}
 
 const fail = (code: string, message: string): never => {
   throw { code, message };
@@ -40,7 +55,7 @@ const fail = (code: string, message: string): never => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function summary(c: ConnectionDetails): ConnectionSummary {
-  return { id: c.id, provider: c.provider, account: c.account, status: c.status, expires_at: c.expires_at, scopes: c.scopes };
+  return { id: c.id, provider: c.provider, account: c.account, status: c.status, expires_at: c.expires_at, scopes: c.scopes, instance: c.instance, label: c.label, default: c.default, renewable: c.renewable };
 }
 
 function find(id: unknown): ConnectionDetails {
@@ -52,7 +67,10 @@ const status: VaultStatus = {
   data_dir: '/home/alice/.local/share/keyhaven',
   vault_id: '8c1f6a3e-2b74-4d0a-9e5b-7f3c2d1a0b9e',
   created_at: iso(-86400 * 21),
-  key_source: { kind: 'passphrase', kdf: 'argon2id', m_cost: 65536, t_cost: 3, p_cost: 1 },
+  key_source:
+    params.get('key') === 'keychain'
+      ? { kind: 'keychain', service: 'dev.keyhaven', account: 'vault-8c1f6a3e' }
+      : { kind: 'passphrase', kdf: 'argon2id', m_cost: 65536, t_cost: 3, p_cost: 1 },
   schema_version: 4,
   schema_latest: 4,
   size_bytes: 196608,
@@ -131,12 +149,29 @@ const handlers: Record<string, (args: Args) => unknown> = {
   vault_init: () => ((state.vault = 'open'), view()),
   vault_unlock: (a) => (a.passphrase === 'wrong' ? fail('wrong_passphrase', 'wrong passphrase for this vault') : ((state.vault = 'open'), view())),
   vault_lock: () => ((state.vault = 'locked'), null),
-  vault_rekey: () => null,
-  vault_export: (a) => ({ path: String(a.path), providers: 5, connections: state.conns.length, moved: a.moveOut ? state.conns.map((c) => c.id) : [] }),
+  vault_rekey: (a) =>
+    a.currentPassphrase === 'wrong'
+      ? fail('wrong_passphrase', 'wrong passphrase for this vault')
+      : a.newPassphrase != null && String(a.newPassphrase).length < 8
+        ? fail('bad_passphrase', 'a new passphrase needs at least 8 characters')
+        : null,
+  // The path is chosen in the (native) save dialog: the page sends none.
+  vault_export: (a) => ({ path: '/home/alice/Documents/keyhaven-backup-2025-06-01.age', providers: 5, connections: state.conns.length, moved: a.moveOut ? state.conns.map((c) => c.id) : [] }),
   vault_import: (a) =>
     a.passphrase === 'wrong'
       ? fail('backup_wrong_passphrase', 'the backup passphrase is wrong')
-      : { added: ['github:bob'], updated: ['microsoft:alice@contoso.com'], skipped: [['slack:acme-team', 'the copy here is newer']] },
+      : {
+          added: ['github:bob'],
+          updated: ['microsoft:alice@contoso.com'],
+          skipped: [['slack:acme-team', 'the copy here is newer']],
+          refused: [['provider corp-sso', 'a provider with this id exists here with another issuer']],
+        },
+  app_info: () => ({ deep_link_registered: params.get('links') === 'unregistered' ? false : true }),
+  events_subscribe: (a) => {
+    state.channel = a.onEvent as { id: number };
+    state.channelIndex = 0;
+    return null;
+  },
   connections_list: () => state.conns.map(summary),
   connection_show: (a) => find(a.id),
   // The id token stands for a reveal the person declined in Rust's native confirmation.
@@ -185,7 +220,7 @@ const handlers: Record<string, (args: Args) => unknown> = {
   connect_paste: (a) => {
     const url = String(a.url);
     if (!url.includes('code=')) fail('bad_redirect', 'this address has no authorization code');
-    return { id: 'c_pasted', provider: 'gitlab', account: 'amartin', status: 'connected', expires_at: iso(7200), scopes: ['read_user'] };
+    return { id: 'c_pasted', provider: 'gitlab', account: 'amartin', status: 'connected', expires_at: iso(7200), scopes: ['read_user'], instance: '', label: null, default: false, renewable: true };
   },
   credentials_add: addCredentials,
   open_url: () => null,
@@ -196,11 +231,13 @@ mockIPC(
   async (cmd, args) => {
     const a = (args ?? {}) as Args;
     state.calls.push({ cmd, args: JSON.parse(JSON.stringify(a)) as Args });
+    // The real window has no event permission (capabilities/main.json): neither has the mock.
+    if (cmd.startsWith('plugin:event|')) fail('ipc', `${cmd} not allowed: the window has no event permission`);
+    if (state.declined.delete(cmd)) fail('cancelled', 'cancelled: nothing was changed');
     const handler = handlers[cmd];
     if (!handler) fail('ipc', `the mock has no command ${cmd}`);
     return handler!(a);
   },
-  { shouldMockEvents: true },
 );
 
 declare global {
@@ -208,13 +245,16 @@ declare global {
     __mock: {
       calls: typeof state.calls;
       finishFlow: (outcome: FlowOutcome) => void;
-      emit: (event: string, payload: unknown) => Promise<void>;
+      emit: (event: string, payload?: unknown) => void;
+      decline: (cmd: string) => void;
     };
+    __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void };
   }
 }
 
 window.__mock = {
   calls: state.calls,
   finishFlow: (outcome) => (state.nextWait = outcome),
-  emit: (event, payload) => emit(event, payload),
+  emit: (event, payload) => send(payload === undefined ? { event } : { event, payload }),
+  decline: (cmd) => void state.declined.add(cmd),
 };

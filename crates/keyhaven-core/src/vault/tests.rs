@@ -373,5 +373,8 @@ fn revealed_secrets_cannot_be_serialized_or_printed() {
     assert!(!debug.contains(CANARY_TOKEN), "{debug}");
     let field = d.fields.iter().find(|f| f.name == "access_token").unwrap();
     assert_eq!(field.revealed.as_ref().unwrap().expose(), CANARY_TOKEN);
-    assert!(field.value.is_none(), "a secret never sits in the serialized value");
+    assert!(
+        field.value.is_none(),
+        "a secret never sits in the serialized value"
+    );
 }

@@ -6,6 +6,7 @@ import { call } from '../vault/commands';
 import type { Outcome } from '../vault/types';
 import type {
   AddReport,
+  AppInfo,
   AuditEvent,
   ConnectionDetails,
   ConnectionSummary,
@@ -101,19 +102,30 @@ export const addCredentials = (
 ): Promise<Outcome<AddReport>> => call('credentials_add', { provider, values, ...options });
 
 // --- settings ------------------------------------------------------------------------------
+// Privileged actions are confirmed by the person in native dialogs opened by the Rust side
+// (SEC-43); declining resolves to the `cancelled` error, shown as a quiet notice.
 
-export const exportBackup = (path: string, passphrase: string, moveOut: boolean): Promise<Outcome<ExportReport>> =>
-  call('vault_export', { path, passphrase, moveOut });
+/** Writes an encrypted backup to a file chosen in the system's save dialog (not by the page). */
+export const exportBackup = (passphrase: string, moveOut: boolean): Promise<Outcome<ExportReport>> =>
+  call('vault_export', { passphrase, moveOut });
 
-export const importBackup = (path: string, passphrase: string): Promise<Outcome<ImportReport>> =>
-  call('vault_import', { path, passphrase });
+/** Merges a backup chosen in the system's open dialog, after a native confirmation of what it changes. */
+export const importBackup = (passphrase: string): Promise<Outcome<ImportReport>> => call('vault_import', { passphrase });
 
 /** Forgets the open vault (a passphrase vault asks again; a keychain vault reopens on demand). */
 export const lockVault = (): Promise<Outcome<null>> => call('vault_lock');
 
-/** Re-encrypts the vault under a new keychain key (keychain vaults) or a new passphrase. */
-export const rekeyVault = (newPassphrase: string | null): Promise<Outcome<null>> =>
-  call('vault_rekey', { newPassphrase });
+/**
+ * Re-encrypts the vault: a passphrase vault needs its current passphrase and the new one; a
+ * keychain vault gets a new random key after a native confirmation (both null).
+ */
+export const rekeyVault = (currentPassphrase: string | null, newPassphrase: string | null): Promise<Outcome<null>> =>
+  call('vault_rekey', { currentPassphrase, newPassphrase });
+
+// --- the app ---------------------------------------------------------------------------------
+
+/** Facts about this installation: is the dev.keyhaven: link handler registered? */
+export const appInfo = (): Promise<Outcome<AppInfo>> => call('app_info');
 
 // --- links -----------------------------------------------------------------------------------
 

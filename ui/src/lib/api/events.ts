@@ -1,40 +1,55 @@
-// The events the Rust side emits (EVENTS in ./types.ts), wrapped so a component subscribes with
-// one call and gets back one function to unsubscribe, usable directly as an $effect cleanup.
-// A listen that fails (no event permission, app shutting down) is ignored: the screens also
-// reload on their own actions, so an event is an extra, never the only way to see a change.
+// The app's updates to the UI (UiEvent in ./types.ts), through the one channel the UI hands to
+// the Rust side at start-up (`events_subscribe`, src-tauri/src/events.rs). Not Tauri events: the
+// window has no permission to listen to any (SEC-44), because listening would also hear the
+// deep-link plugin's `deep-link://new-url`, which carries the callback URL.
+//
+// A component subscribes with one call and gets back one function to unsubscribe, usable
+// directly as an $effect cleanup. If subscribing fails (app shutting down), nothing arrives: the
+// screens also reload on their own actions, so an event is an extra, never the only way to see
+// a change.
 
-import { listen, type UnlistenFn } from '@tauri-apps/api/event';
-import { EVENTS, type FlowOutcome } from './types';
+import { Channel } from '@tauri-apps/api/core';
+import { call } from '../vault/commands';
+import type { FlowOutcome, UiEvent } from './types';
 
-function subscribe<T>(event: string, handler: (payload: T) => void): () => void {
-  let unlisten: UnlistenFn | null = null;
-  let closed = false;
-  listen<T>(event, (e) => {
-    if (!closed) handler(e.payload);
-  })
-    .then((fn) => {
-      if (closed) void fn();
-      else unlisten = fn;
-    })
-    .catch(() => {
-      /* no events: see the header comment */
-    });
-  return () => {
-    closed = true;
-    if (unlisten) void unlisten();
+type Handler = (event: UiEvent) => void;
+
+const handlers = new Set<Handler>();
+let subscribed = false;
+
+/** Subscribes this page to the app's events, once (main.ts calls it at start-up). */
+export function startEvents(): void {
+  if (subscribed) return;
+  subscribed = true;
+  const channel = new Channel<UiEvent>();
+  channel.onmessage = (event) => {
+    for (const handler of [...handlers]) handler(event);
   };
+  void call<null>('events_subscribe', { onEvent: channel }).then((outcome) => {
+    if (!outcome.ok) subscribed = false;
+  });
+}
+
+function subscribe(handler: Handler): () => void {
+  startEvents();
+  handlers.add(handler);
+  return () => void handlers.delete(handler);
 }
 
 /** A connection was added, refreshed, disconnected or changed status. */
 export function onConnectionsChanged(handler: () => void): () => void {
-  return subscribe<null>(EVENTS.connectionsChanged, () => handler());
+  return subscribe((e) => {
+    if (e.event === 'connections-changed') handler();
+  });
 }
 
 /** The `flow-finished` payload: the outcome, and the id of the flow it ends when the Rust side
  * could read it from the redirect (it can for every well-formed one). */
 export type FlowFinished = FlowOutcome & { flow_id?: string | null };
 
-/** A deep-link or pasted redirect finished a sign-in. */
+/** A deep-link or loopback redirect finished a sign-in. */
 export function onFlowFinished(handler: (outcome: FlowFinished) => void): () => void {
-  return subscribe<FlowFinished>(EVENTS.flowFinished, handler);
+  return subscribe((e) => {
+    if (e.event === 'flow-finished') handler(e.payload);
+  });
 }

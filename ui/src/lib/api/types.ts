@@ -17,6 +17,14 @@ export interface ConnectionSummary {
   /** RFC 3339, or null when the token does not expire. */
   expires_at: string | null;
   scopes: string[];
+  /** Which instance of a templated provider ("host=gitlab.example.com"); "" for most. */
+  instance: string;
+  /** A name the person gave it (`keyhaven rename`), or null. */
+  label: string | null;
+  /** Whether it is its provider's default connection (`keyhaven default`). */
+  default: boolean;
+  /** Whether it renews its access token by itself (a refresh token, or a machine grant). */
+  renewable: boolean;
 }
 
 /** keyhaven_core::tokens::inspect::UnverifiedJwt: decoded for display, NOT verified. */
@@ -174,12 +182,20 @@ export interface ImportReport {
   updated: string[];
   /** [what, why] */
   skipped: [string, string][];
+  /** Rows not imported: [what, why]. */
+  refused: [string, string][];
 }
 
-/** Events the Rust side emits (no secrets): the UI reloads what it shows. */
-export const EVENTS = {
-  /** A connection was added, refreshed, disconnected or changed status. Payload: null. */
-  connectionsChanged: 'connections-changed',
-  /** A deep-link or pasted redirect finished a flow. Payload: FlowOutcome. */
-  flowFinished: 'flow-finished',
-} as const;
+/** `app_info` (src-tauri/src/commands/vault.rs): facts about this installation. */
+export interface AppInfo {
+  /** Whether dev.keyhaven: links open this app; null when the system cannot say. */
+  deep_link_registered: boolean | null;
+}
+
+/**
+ * What the Rust side tells the UI through its events channel (src-tauri/src/events.rs, serde
+ * tag `event`, content `payload`). No secrets, no URL: a flow is named by its id.
+ */
+export type UiEvent =
+  | { event: 'connections-changed' }
+  | { event: 'flow-finished'; payload: FlowOutcome & { flow_id?: string | null } };

@@ -1,7 +1,14 @@
-// Small form rules shared by the settings and add-connection screens.
+// Small form rules shared by the settings and add-connection screens. They give early, readable
+// messages; core enforces each rule again (the page is never the only check).
+
+/**
+ * The shortest new passphrase (vault, rekey, backup): core's MIN_NEW_PASSPHRASE_CHARS, which a
+ * Rust test (src-tauri/src/commands/settings.rs) compares with this value.
+ */
+export const MIN_PASSPHRASE_CHARS = 8;
 
 /** A problem with a new passphrase typed twice, or null when it can be used. */
-export function passphrasePairProblem(first: string, second: string, minLength = 8): string | null {
+export function passphrasePairProblem(first: string, second: string, minLength = MIN_PASSPHRASE_CHARS): string | null {
   if (first.length === 0) return 'Enter a passphrase.';
   if (first.length < minLength) return `Use at least ${minLength} characters.`;
   if (second.length === 0) return 'Type the passphrase again to confirm it.';
