@@ -13,7 +13,10 @@
 #       own documents are docs/design.md and docs/security.md, in lower case, which do not match;
 #   (c) a citation of a tracker item, `issue N` / `Issue N`: the tracker is not part of the
 #       repository, so say what the requirement is instead of its number. Any occurrence is
-#       reported, in a comment or not: a string that says "issue 4" is as opaque to a reader.
+#       reported, in a comment or not: a string that says "issue 4" is as opaque to a reader;
+#   (d) a file the documents name (README.md and docs/*.md, a path in backquotes under
+#       crates/, src-tauri/, ui/, scripts/ or tests/) that does not exist: docs/security.md
+#       says where each rule is enforced and proved, and a moved file must not leave it stale.
 #
 # Exit 0 and `check-docs: ok` when there is none; exit 1 otherwise. This file itself is not
 # scanned (it has to spell the patterns it looks for).
@@ -83,6 +86,18 @@ while IFS= read -r hit; do
     text=${rest#*:}
     report "$file:$line: cites a tracker issue by number; say what the requirement is: ${text#"${text%%[![:space:]]*}"}"
 done < <(scan -E '[Ii]ssue [0-9]+')
+
+# (d) Files the documents name.
+while IFS= read -r hit; do
+    [[ -n $hit ]] || continue
+    doc=${hit%%:*}
+    rest=${hit#*:}
+    line=${rest%%:*}
+    path=${rest#*:}
+    path=${path//\`/}
+    case $path in *test-artifacts*) continue ;; esac # written by the tests themselves
+    [[ -e $path ]] || report "$doc:$line: names $path, which does not exist"
+done < <(grep -noE '`(crates|src-tauri|ui|scripts|tests)/[A-Za-z0-9_./-]+`' README.md docs/*.md || true)
 
 if ((problems)); then
     exit 1

@@ -21,6 +21,7 @@ check() { # check NAME CMD...: runs a script-level check counted as one test
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name" >&2; fi
 }
 
+check "docs: cited rules, documents and files exist" scripts/check-docs.sh
 check "ui type check" bash -c 'cd ui && npm run --silent check'
 check "ui unit tests (vitest)" bash -c 'cd ui && npm run --silent test:unit'
 check "ui screens in chromium (mocked IPC)" bash -c 'cd ui && npm run --silent test:ui'
