@@ -86,7 +86,7 @@ mod tests {
 
     fn summary() -> ConnectionSummary {
         ConnectionSummary {
-            id: "c1".into(),
+            id: "c_0123456789abcdef".to_string().try_into().unwrap(),
             provider: "testas".into(),
             account: "bob".into(),
             instance: String::new(),

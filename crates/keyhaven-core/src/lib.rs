@@ -16,6 +16,7 @@
 //! - [`connections`]: connections and their secret fields.
 //! - [`credentials`]: API keys and machine-grant credentials typed in, verified, stored.
 //! - [`inspect`]: JWTs decoded for display (never verified, and named so).
+//! - [`ids`]: connection and provider ids, each validated in one place.
 //! - [`http`]: the one HTTP client configuration (no redirects, timeouts, size cap).
 //! - [`issued`]: what a connection was issued with (issuer, endpoints, client), checked before
 //!   any of its secrets is sent anywhere.
@@ -37,6 +38,7 @@ pub mod error;
 pub mod flows;
 mod hardening;
 pub mod http;
+pub mod ids;
 pub mod inspect;
 pub mod issued;
 pub mod oauth;

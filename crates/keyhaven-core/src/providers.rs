@@ -745,13 +745,9 @@ pub(crate) fn check_custom(id: &str, def: &ProviderDef) -> Result<(), String> {
     def.validate()
 }
 
-/// A provider id: 1-64 lowercase letters, digits and '-'.
+/// A provider id: 1-64 lowercase letters, digits and '-' ([`crate::ids::ProviderId`]).
 pub(crate) fn is_provider_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    crate::ids::ProviderId::is_valid(id)
 }
 
 pub(crate) fn check_client_id(id: &str) -> Result<()> {

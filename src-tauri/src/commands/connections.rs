@@ -188,7 +188,7 @@ mod tests {
 
     fn summary(account: &str) -> ConnectionSummary {
         ConnectionSummary {
-            id: "c_1".into(),
+            id: "c_0123456789abcdef".to_string().try_into().unwrap(),
             provider: "github".into(),
             account: account.into(),
             instance: String::new(),
@@ -210,7 +210,10 @@ mod tests {
         );
         assert!(revoke.contains("revokes its tokens at GitHub"), "{revoke}");
         let keep = disconnect_question(&summary(""), "GitHub", true);
-        assert!(keep.starts_with("Disconnect “c_1” from GitHub?"), "{keep}");
+        assert!(
+            keep.starts_with("Disconnect “c_0123456789abcdef” from GitHub?"),
+            "{keep}"
+        );
         assert!(keep.contains("NOT revoked"), "{keep}");
     }
 }

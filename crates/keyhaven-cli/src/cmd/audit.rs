@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
         .connection
         .as_ref()
         .map(|spec| match vault.find_connection(spec) {
-            Ok(c) => c.id,
+            Ok(c) => c.id.to_string(),
             Err(_) => spec.clone(),
         });
     let events = vault.audit_query(&AuditQuery {

@@ -113,7 +113,7 @@ pub fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult {
                 ))
                 .into());
             }
-            env.push((name, value, conn.id.clone()));
+            env.push((name, value, conn.id.to_string()));
         }
     }
     drop(vault);

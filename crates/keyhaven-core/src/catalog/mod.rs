@@ -166,12 +166,7 @@ impl ProviderDef {
 
     /// Checks what serde cannot: ids, URLs, templates, patterns, required fields per mode.
     pub fn validate(&self) -> Result<(), String> {
-        let id_ok = !self.id.is_empty()
-            && self
-                .id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !id_ok {
+        if !crate::ids::ProviderId::is_valid(&self.id) {
             return Err(format!(
                 "id {:?}: use lowercase letters, digits and '-'",
                 self.id

@@ -119,7 +119,7 @@ impl std::fmt::Display for ConnectionStatus {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ConnectionSummary {
     /// Connection id.
-    pub id: String,
+    pub id: crate::ids::ConnectionId,
     /// Provider id.
     pub provider: String,
     /// Account identity.
@@ -653,7 +653,5 @@ pub struct ConnectionDetails {
 }
 
 pub(crate) fn new_id() -> Result<String> {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).map_err(|_| crate::error::Error::Random)?;
-    Ok(format!("c_{}", hex::encode(b)))
+    crate::ids::ConnectionId::generate().map(String::from)
 }

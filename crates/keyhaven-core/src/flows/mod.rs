@@ -346,7 +346,7 @@ pub fn complete(vault: &mut Vault, redirect_url: &str) -> Result<ConnectionSumma
     let digest = flow.state.digest();
     let outcome = finish(vault, flow, params);
     let record = match &outcome {
-        Ok(c) => Ok(c.id.clone()),
+        Ok(c) => Ok(c.id.to_string()),
         Err(e) => Err(FlowFailure::from(e)),
     };
     pending::record_result(vault, &digest, &record)?;

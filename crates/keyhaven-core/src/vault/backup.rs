@@ -350,7 +350,7 @@ impl Vault {
                         |r| r.get(0),
                     )?;
                     report.added.push(name);
-                    if taken || !is_connection_id(&c.id) {
+                    if taken || !crate::ids::ConnectionId::is_valid(&c.id) {
                         crate::connections::new_id()?
                     } else {
                         c.id.clone()
@@ -590,12 +590,6 @@ fn check_connection_row(
         return Err("unusable account name".into());
     }
     Ok(vars)
-}
-
-/// `c_` and 16 hex digits, as [`crate::connections::new_id`] makes them.
-fn is_connection_id(id: &str) -> bool {
-    id.strip_prefix("c_")
-        .is_some_and(|h| h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// "provider corp", with what an update changes about where it points.
