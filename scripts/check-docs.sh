@@ -66,37 +66,37 @@ while IFS= read -r hit; do
     fi
 done < <(scan -oE 'SEC-[0-9]+')
 
+# Splits a grep hit FILE:LINE:TEXT into $file, $line and $text (leading blanks dropped).
+split_hit() {
+    file=${1%%:*}
+    local rest=${1#*:}
+    line=${rest%%:*}
+    text=${rest#*:}
+    text=${text#"${text%%[![:space:]]*}"}
+}
+
 # (b) Documents outside the repository.
 while IFS= read -r hit; do
     [[ -n $hit ]] || continue
-    file=${hit%%:*}
-    rest=${hit#*:}
-    line=${rest%%:*}
-    text=${rest#*:}
+    split_hit "$hit"
     doc=$(grep -oE '\.\./shared|DESIGN\.md|STYLE\.md|SECURITY\.md|STACK-NOTES(\.md)?' <<<"$text" | head -n 1)
-    report "$file:$line: refers to $doc, which is not in this repository (use docs/design.md or docs/security.md): ${text#"${text%%[![:space:]]*}"}"
+    report "$file:$line: refers to $doc, which is not in this repository (use docs/design.md or docs/security.md): $text"
 done < <(scan -E '\.\./shared|DESIGN\.md|STYLE\.md|SECURITY\.md|STACK-NOTES')
 
 # (c) Tracker item numbers.
 while IFS= read -r hit; do
     [[ -n $hit ]] || continue
-    file=${hit%%:*}
-    rest=${hit#*:}
-    line=${rest%%:*}
-    text=${rest#*:}
-    report "$file:$line: cites a tracker issue by number; say what the requirement is: ${text#"${text%%[![:space:]]*}"}"
+    split_hit "$hit"
+    report "$file:$line: cites a tracker issue by number; say what the requirement is: $text"
 done < <(scan -E '[Ii]ssue [0-9]+')
 
 # (d) Files the documents name.
 while IFS= read -r hit; do
     [[ -n $hit ]] || continue
-    doc=${hit%%:*}
-    rest=${hit#*:}
-    line=${rest%%:*}
-    path=${rest#*:}
-    path=${path//\`/}
+    split_hit "$hit"
+    path=${text//\`/}
     case $path in *test-artifacts*) continue ;; esac # written by the tests themselves
-    [[ -e $path ]] || report "$doc:$line: names $path, which does not exist"
+    [[ -e $path ]] || report "$file:$line: names $path, which does not exist"
 done < <(grep -noE '`(crates|src-tauri|ui|scripts|tests)/[A-Za-z0-9_./-]+`' README.md docs/*.md || true)
 
 if ((problems)); then

@@ -528,32 +528,3 @@ fn small_things_say_what_they_mean() {
     let err = assert_fails(&out, 2, "an API key");
     assert!(!err.contains("ApiKey"), "{err}");
 }
-
-/// A wrong client secret is the caller's bad input (exit 2), said like a failed check.
-#[test]
-fn a_wrong_machine_client_secret_is_bad_input() {
-    let server = AuthServer::start();
-    let s = Session::with_keyring();
-    s.kh_ok(&["init"]);
-    s.kh_ok(&[
-        "providers",
-        "add",
-        "--id",
-        "ccas",
-        "--issuer",
-        &server.issuer,
-        "--auth-mode",
-        "client-credentials",
-    ]);
-    let out = s.kh_input(
-        &["credentials", "add", "ccas"],
-        "keyhaven-confidential\nnot-the-secret\n",
-    );
-    assert_fails(&out, 2, "refused these credentials");
-    assert!(
-        json(&s.kh_ok(&["list", "--json"]))
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
-}

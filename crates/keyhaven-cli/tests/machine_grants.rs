@@ -100,8 +100,8 @@ fn client_credentials_connects_verifies_and_renews_once_per_expiry() {
 fn wrong_client_secret_is_refused_and_nothing_is_stored() {
     let (s, server) = setup();
     let out = add(&s, &format!("{CLIENT}\nnot-the-secret\n"));
-    // The caller's bad input: exit 2, as any rejected credentials.
-    let err = assert_fails(&out, 2, "invalid_client");
+    // The caller's bad input: exit 2, as any rejected credentials, said like a failed check.
+    let err = assert_fails(&out, 2, "refused these credentials (invalid_client");
     assert!(!err.contains("not-the-secret"), "{err}");
     assert_eq!(server.token_requests("client_credentials"), 1);
     assert_eq!(s.kh_ok(&["list", "--json"]).trim(), "[]");
