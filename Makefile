@@ -2,6 +2,9 @@
 #
 #   make run    installs build packages, builds the UI and the desktop app, launches it
 #   make test   installs build + test packages, runs every test (what .ci/run runs)
+#   make deb    the Debian package (app, CLI, completions, man page), checked
+#   make install  the CLI and the app into $(PREFIX)/bin (default ~/.local), completions and man
+#               page under $(PREFIX)/share
 #
 # Cargo's target directory lives outside the clone, so clones and CI runs reuse one build.
 
@@ -9,8 +12,11 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/keyhaven/target
 CARGO ?= cargo
 APP := $(CARGO_TARGET_DIR)/debug/keyhaven-desktop
 CLI := $(CARGO_TARGET_DIR)/debug/keyhaven
+PREFIX ?= $(HOME)/.local
+# Where scripts/stage-cli.sh leaves the release CLI, its completions and man page (git-ignored).
+STAGED := src-tauri/cli-dist
 
-.PHONY: run test deps-build deps-test ui oauth-server build bench deb clean-ui
+.PHONY: run test deps-build deps-test ui oauth-server build bench deb install clean-ui
 
 run: deps-build ui
 	$(CARGO) build -p keyhaven-desktop -p keyhaven-cli
@@ -45,10 +51,26 @@ build: deps-build ui
 	$(CARGO) build --workspace
 
 # The Debian package (release build, ~15 min the first time on 2 cores), then a check that it
-# installs the app and declares the dev.keyhaven: scheme handler in a form xdg-open can run.
+# installs the app and declares the dev.keyhaven: scheme handler in a form xdg-open can run, and
+# installs the CLI with its completions and man page (tauri.conf.json's beforeBundleCommand runs
+# scripts/stage-cli.sh, and bundle.linux.deb.files puts what it staged in the package).
 deb: deps-build ui
 	cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb
 	scripts/check-deb.sh "$(CARGO_TARGET_DIR)/release/bundle/deb"
+
+# Release builds of both binaries into $(DESTDIR)$(PREFIX)/bin, the CLI's completions and man page
+# under share/ (zsh: share/zsh/site-functions, on zsh's default $$fpath for /usr/local). The default
+# PREFIX needs no root: ~/.local/bin is on PATH in Debian's default profile, man finds
+# ~/.local/share/man from it, bash-completion and fish look in ~/.local/share.
+install: deps-build ui
+	$(CARGO) build --release -p keyhaven-desktop
+	scripts/stage-cli.sh
+	install -Dm755 $(CARGO_TARGET_DIR)/release/keyhaven-desktop $(DESTDIR)$(PREFIX)/bin/keyhaven-desktop
+	install -Dm755 $(STAGED)/keyhaven $(DESTDIR)$(PREFIX)/bin/keyhaven
+	install -Dm644 $(STAGED)/keyhaven.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/keyhaven
+	install -Dm644 $(STAGED)/_keyhaven $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_keyhaven
+	install -Dm644 $(STAGED)/keyhaven.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/keyhaven.fish
+	install -Dm644 $(STAGED)/keyhaven.1.gz $(DESTDIR)$(PREFIX)/share/man/man1/keyhaven.1.gz
 
 bench: deps-test oauth-server ui
 	$(CARGO) bench -p keyhaven-core --bench vault_open

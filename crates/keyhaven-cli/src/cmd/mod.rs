@@ -2,6 +2,7 @@
 //! this file only declares the tree, the global options, and dispatches.
 
 mod audit;
+mod completions;
 mod connect;
 mod credentials;
 mod default;
@@ -9,6 +10,7 @@ mod env;
 mod handle_url;
 mod init;
 mod list;
+mod man;
 mod providers;
 mod rename;
 mod show;
@@ -100,6 +102,10 @@ enum Command {
     /// Run a command with connections' credentials in its environment
     /// (`keyhaven exec --with hetzner -- terraform apply`).
     Exec(env::ExecArgs),
+    /// Print the shell completion script for bash, zsh or fish.
+    Completions(completions::Args),
+    /// Print the keyhaven(1) manual page (roff).
+    Man(man::Args),
 }
 
 /// `--redirect deep-link|loopback`.
@@ -144,6 +150,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Credentials(cmd) => credentials::run(&ctx, cmd),
         Command::Env(args) => env::env(&ctx, args),
         Command::Exec(args) => env::exec(&ctx, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
 
