@@ -56,6 +56,7 @@ build: deps-build ui
 # scripts/stage-cli.sh, and bundle.linux.deb.files puts what it staged in the package).
 deb: deps-build ui
 	cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb
+	scripts/compress-deb.sh "$(CARGO_TARGET_DIR)/release/bundle/deb"
 	scripts/check-deb.sh "$(CARGO_TARGET_DIR)/release/bundle/deb"
 
 # Release builds of both binaries into $(DESTDIR)$(PREFIX)/bin, the CLI's completions and man page

@@ -3,7 +3,7 @@
 # app binary and a desktop entry that declares the dev.keyhaven: scheme handler with an Exec line
 # Debian 12's xdg-open can run (no quoted program path); the `keyhaven` CLI beside the app (it runs
 # from the extracted tree), its bash, zsh and fish completions and its gzipped man page (staged by
-# scripts/stage-cli.sh); and prints its size (target < 10 MB).
+# scripts/stage-cli.sh); that its data is xz-packed (scripts/compress-deb.sh); and prints its size (target < 10 MB).
 set -euo pipefail
 dir=${1:?usage: $0 BUNDLE_DEB_DIR}
 deb=$(ls -t "$dir"/*.deb 2>/dev/null | head -n 1)
@@ -41,5 +41,7 @@ gzip -t "$man" 2>/dev/null || fail "keyhaven.1.gz is not gzip"
 # (A process substitution: with pipefail, grep -q quitting early could fail the whole pipeline.)
 grep -q '^\.TH keyhaven 1' <(zcat "$man" | head -n 10) || fail "keyhaven.1.gz has no .TH keyhaven 1 in its first lines"
 
+# Packed with xz by scripts/compress-deb.sh (tauri's bundler writes gzip, which leaves it > 10 MB).
+ar t "$deb" | grep -qx 'data.tar.xz' || fail "the data member is not xz ($(ar t "$deb" | tr '\n' ' ')): run scripts/compress-deb.sh"
 size=$(stat -c %s "$deb")
 echo "check-deb: ok: $(basename "$deb"), $((size / 1024)) KiB, $(basename "$desktop"): $exec_line, scheme handler declared; $cli_version, bash/zsh/fish completions, man page"

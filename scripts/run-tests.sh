@@ -42,7 +42,7 @@ check "desktop smoke" scripts/desktop-smoke.sh "$CARGO_TARGET_DIR/debug/keyhaven
 # tauri-cli comes through npx, pinned: its lock entry cannot be `npm ci`-installed from this
 # registry (its optional per-platform packages are missing from the metadata).
 check "debian package (tauri build --bundles deb)" bash -c \
-  'cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb >/dev/null && ../scripts/check-deb.sh "$CARGO_TARGET_DIR/release/bundle/deb"'
+  'cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb >/dev/null && ../scripts/compress-deb.sh "$CARGO_TARGET_DIR/release/bundle/deb" && ../scripts/check-deb.sh "$CARGO_TARGET_DIR/release/bundle/deb"'
 check "desktop app end to end (tauri-driver)" scripts/desktop-e2e.sh "$CARGO_TARGET_DIR/debug/keyhaven-desktop" \
   "$CARGO_TARGET_DIR/debug/keyhaven" test-artifacts
 check "desktop app on a locked passphrase vault (tauri-driver)" scripts/desktop-e2e-locked.sh \

@@ -241,19 +241,17 @@ fn completions_for_an_unknown_shell_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let first = stderr.lines().next().unwrap_or_default();
     assert!(
-        first.starts_with("error: invalid value 'ksh'"),
-        "clap's usage error line: {stderr}"
+        first.starts_with("keyhaven: error: invalid value 'ksh'"),
+        "clap's usage error, on one line: {stderr}"
     );
-    assert!(
-        stderr.contains("[possible values: bash, zsh, fish]"),
-        "{stderr}"
-    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(first.contains("[possible values: bash, zsh, fish]"), "{stderr}");
     assert!(!stderr.contains("panicked"));
     assert_eq!(s.kh(&["completions"]).status.code(), Some(2));
 }
 
 #[test]
-fn generators_report_a_closed_pipe_in_one_line() {
+fn generators_end_quietly_in_a_closed_pipe() {
     let s = Session::bare();
     for args in [["completions", "bash"].as_slice(), ["man"].as_slice()] {
         let mut child = s
@@ -265,6 +263,8 @@ fn generators_report_a_closed_pipe_in_one_line() {
             .unwrap();
         drop(child.stdout.take()); // the reader is gone before anything is written
         let out = child.wait_with_output().unwrap();
-        assert_fails(&out, 1, "cannot write output");
+        // Like every command: a closed stdout ends it quietly with the usual status.
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert!(out.stderr.is_empty(), "{args:?}: {out:?}");
     }
 }
