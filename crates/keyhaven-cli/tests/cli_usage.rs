@@ -245,7 +245,10 @@ fn completions_for_an_unknown_shell_is_a_usage_error() {
         "clap's usage error, on one line: {stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(first.contains("[possible values: bash, zsh, fish]"), "{stderr}");
+    assert!(
+        first.contains("[possible values: bash, zsh, fish]"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
     assert_eq!(s.kh(&["completions"]).status.code(), Some(2));
 }

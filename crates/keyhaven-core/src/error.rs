@@ -148,6 +148,11 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// The vault is open in this process but locked (the desktop app before unlocking, or after
+    /// "Lock").
+    #[error("the vault is locked: unlock it first")]
+    VaultLocked,
+
     /// The vault's metadata file is missing or unreadable while the vault file exists, or the
     /// other way round.
     #[error("the vault metadata at {path} is unusable ({reason}); the vault was left untouched")]
@@ -193,6 +198,13 @@ pub enum Error {
         id: String,
         /// " (did you mean X?)" or empty.
         hint: String,
+    },
+
+    /// No connection with this id.
+    #[error("no connection {id}; `keyhaven list` shows them")]
+    NoSuchConnection {
+        /// The id asked for.
+        id: String,
     },
 
     /// A template variable (`--var NAME=VALUE`) is missing or invalid.
@@ -286,7 +298,18 @@ pub enum Error {
     Http {
         /// Which request (e.g. "token request to github").
         what: String,
+        /// What kind of failure: what retry and back-off decide on.
+        kind: HttpFailure,
         /// Why, readable, without secrets.
+        reason: String,
+    },
+
+    /// The system browser could not be opened (`$BROWSER`, `xdg-open`).
+    #[error("{what}: {reason}")]
+    Browser {
+        /// What was tried.
+        what: String,
+        /// Why, with the URL left out.
         reason: String,
     },
 
@@ -388,7 +411,7 @@ pub enum Error {
         /// Provider id.
         provider: String,
         /// What the failure means.
-        class: crate::catalog::VerifyClass,
+        class: VerifyClass,
         /// A readable sentence (no secret in it).
         message: String,
     },
@@ -429,292 +452,173 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// True when the error is the caller's bad input or usage (CLI exit code 2); false when it is
-    /// a failure of the environment or the data (exit code 1).
-    pub fn is_bad_input(&self) -> bool {
+/// Each variant once, with its stable machine code and its exit class: `bad` is the caller's bad
+/// input or usage (CLI exit code 2), `env` a failure of the environment or the data (exit 1).
+///
+/// The `match`es this expands to are exhaustive, so a variant added to [`Error`] without a line
+/// here does not compile. [`Error::Verification`] is read through its [`VerifyClass`], which has
+/// a code and a class of its own.
+macro_rules! classify {
+    ($($variant:ident => $code:literal, $class:ident;)*) => {
+        impl Error {
+            /// True when the error is the caller's bad input or usage (CLI exit code 2); false
+            /// when it is a failure of the environment or the data (exit code 1).
+            pub fn is_bad_input(&self) -> bool {
+                match self {
+                    Error::Verification { class, .. } => class.is_bad_input(),
+                    $(Error::$variant { .. } => classify!(@bad $class),)*
+                }
+            }
+
+            /// A stable, machine-readable code for this error (used as `code` in the desktop
+            /// app's `{code, message}` errors and in `--json` error output).
+            pub fn code(&self) -> &'static str {
+                match self {
+                    Error::Verification { class, .. } => class.code(),
+                    $(Error::$variant { .. } => $code,)*
+                }
+            }
+
+            /// Every code [`Error::code`] can return, once each (for front ends that map codes,
+            /// e.g. the types the desktop app generates for its UI).
+            pub fn all_codes() -> Vec<&'static str> {
+                let mut codes = vec![$($code),*];
+                codes.extend(VerifyClass::ALL.iter().map(|c| c.code()));
+                codes
+            }
+        }
+    };
+    (@bad bad) => { true };
+    (@bad env) => { false };
+}
+
+classify! {
+    KeychainUnavailable => "keychain_unavailable", env;
+    KeychainLocked => "keychain_locked", env;
+    Keychain => "keychain_error", env;
+    KeyMissing => "key_missing", env;
+    WrongKey => "wrong_key", env;
+    WrongPassphrase => "wrong_passphrase", bad;
+    PassphraseRequired => "passphrase_required", bad;
+    BadPassphrase => "bad_passphrase", bad;
+    NotAVault => "not_a_vault", env;
+    Corrupt => "vault_corrupt", env;
+    SchemaTooNew => "schema_too_new", env;
+    DataDirNotWritable => "data_dir_not_writable", env;
+    NoDataDir => "no_data_dir", env;
+    AlreadyInitialized => "already_initialized", bad;
+    NotInitialized => "not_initialized", env;
+    VaultLocked => "vault_locked", env;
+    BadMetadata => "bad_metadata", env;
+    Io => "io", env;
+    Database => "database", env;
+    RekeyFailed => "rekey_failed", env;
+    Random => "random", env;
+    Catalog => "catalog", env;
+    UnknownProvider => "unknown_provider", bad;
+    NoSuchConnection => "no_such_connection", bad;
+    BadVariable => "bad_variable", bad;
+    NotConfigured => "not_configured", bad;
+    BadInput => "bad_input", bad;
+    BadRedirect => "bad_redirect", bad;
+    UnknownState => "unknown_state", bad;
+    FlowExpired => "flow_expired", env;
+    AuthorizationDenied => "authorization_denied", env;
+    IssuerMismatch => "issuer_mismatch", env;
+    IdTokenInvalid => "id_token_invalid", env;
+    TokenEndpoint => "token_endpoint_error", env;
+    Http => "http", env;
+    Browser => "browser", env;
+    FlowTimeout => "flow_timeout", env;
+    DeviceTimeout => "device_timeout", env;
+    FlowFailed => "flow_failed", env;
+    NeedsReauth => "needs_reauth", env;
+    Expired => "expired", env;
+    Moved => "moved", env;
+    BackingOff => "backing_off", env;
+    BackupWrongPassphrase => "backup_wrong_passphrase", bad;
+    BackupDamaged => "backup_damaged", env;
+    ProviderExists => "provider_exists", bad;
+    ProviderChanged => "provider_changed", env;
+}
+
+/// What a failed live check of credentials means (`credentials add`, the cloud wizard). The
+/// catalog's `classify` rules name these; each has its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyClass {
+    /// The provider does not accept these credentials.
+    Invalid,
+    /// Accepted, but not allowed to make the check.
+    Forbidden,
+    /// The credentials belong to another region or endpoint.
+    WrongRegion,
+    /// This machine's clock is too far from the provider's.
+    ClockSkew,
+    /// The provider could not be asked (network, 5xx, 429, an unexpected answer).
+    Unavailable,
+}
+
+impl VerifyClass {
+    /// Every class.
+    pub const ALL: [VerifyClass; 5] = [
+        VerifyClass::Invalid,
+        VerifyClass::Forbidden,
+        VerifyClass::WrongRegion,
+        VerifyClass::ClockSkew,
+        VerifyClass::Unavailable,
+    ];
+
+    /// The error code of a failed check of this class.
+    pub fn code(self) -> &'static str {
+        match self {
+            VerifyClass::Invalid => "credentials_invalid",
+            VerifyClass::Forbidden => "credentials_forbidden",
+            VerifyClass::WrongRegion => "credentials_wrong_region",
+            VerifyClass::ClockSkew => "clock_skew",
+            VerifyClass::Unavailable => "provider_unavailable",
+        }
+    }
+
+    /// Whether the person's input is at fault (the credentials or the region they gave), rather
+    /// than the clock or the provider.
+    pub fn is_bad_input(self) -> bool {
         matches!(
             self,
-            Error::WrongPassphrase { .. }
-                | Error::PassphraseRequired { .. }
-                | Error::BadPassphrase { .. }
-                | Error::AlreadyInitialized { .. }
-                | Error::UnknownProvider { .. }
-                | Error::BadVariable { .. }
-                | Error::NotConfigured { .. }
-                | Error::BadInput(_)
-                | Error::BadRedirect { .. }
-                | Error::UnknownState
-                | Error::BackupWrongPassphrase { .. }
-                | Error::ProviderExists { .. }
-        ) || matches!(
-            self,
-            Error::Verification {
-                class: crate::catalog::VerifyClass::Invalid
-                    | crate::catalog::VerifyClass::Forbidden
-                    | crate::catalog::VerifyClass::WrongRegion,
-                ..
-            }
+            VerifyClass::Invalid | VerifyClass::Forbidden | VerifyClass::WrongRegion
         )
     }
+}
 
-    /// A stable, machine-readable code for this error (used as `code` in the desktop app's
-    /// `{code, message}` errors and in `--json` error output).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::KeychainUnavailable { .. } => "keychain_unavailable",
-            Error::KeychainLocked => "keychain_locked",
-            Error::Keychain { .. } => "keychain_error",
-            Error::KeyMissing { .. } => "key_missing",
-            Error::WrongKey { .. } => "wrong_key",
-            Error::WrongPassphrase { .. } => "wrong_passphrase",
-            Error::PassphraseRequired { .. } => "passphrase_required",
-            Error::BadPassphrase { .. } => "bad_passphrase",
-            Error::NotAVault { .. } => "not_a_vault",
-            Error::Corrupt { .. } => "vault_corrupt",
-            Error::SchemaTooNew { .. } => "schema_too_new",
-            Error::DataDirNotWritable { .. } => "data_dir_not_writable",
-            Error::NoDataDir => "no_data_dir",
-            Error::AlreadyInitialized { .. } => "already_initialized",
-            Error::NotInitialized { .. } => "not_initialized",
-            Error::BadMetadata { .. } => "bad_metadata",
-            Error::Io { .. } => "io",
-            Error::Database(_) => "database",
-            Error::RekeyFailed { .. } => "rekey_failed",
-            Error::Random => "random",
-            Error::Catalog { .. } => "catalog",
-            Error::UnknownProvider { .. } => "unknown_provider",
-            Error::BadVariable { .. } => "bad_variable",
-            Error::NotConfigured { .. } => "not_configured",
-            Error::BadInput(_) => "bad_input",
-            Error::BadRedirect { .. } => "bad_redirect",
-            Error::UnknownState => "unknown_state",
-            Error::FlowExpired => "flow_expired",
-            Error::AuthorizationDenied { .. } => "authorization_denied",
-            Error::IssuerMismatch { .. } => "issuer_mismatch",
-            Error::IdTokenInvalid { .. } => "id_token_invalid",
-            Error::TokenEndpoint { .. } => "token_endpoint_error",
-            Error::Http { .. } => "http",
-            Error::FlowTimeout => "flow_timeout",
-            Error::DeviceTimeout { .. } => "device_timeout",
-            Error::FlowFailed { .. } => "flow_failed",
-            Error::NeedsReauth { .. } => "needs_reauth",
-            Error::Expired { .. } => "expired",
-            Error::Moved { .. } => "moved",
-            Error::BackingOff { .. } => "backing_off",
-            Error::BackupWrongPassphrase { .. } => "backup_wrong_passphrase",
-            Error::BackupDamaged { .. } => "backup_damaged",
-            Error::ProviderExists { .. } => "provider_exists",
-            Error::ProviderChanged { .. } => "provider_changed",
-            Error::Verification { class, .. } => match class {
-                crate::catalog::VerifyClass::Invalid => "credentials_invalid",
-                crate::catalog::VerifyClass::Forbidden => "credentials_forbidden",
-                crate::catalog::VerifyClass::WrongRegion => "credentials_wrong_region",
-                crate::catalog::VerifyClass::ClockSkew => "clock_skew",
-                crate::catalog::VerifyClass::Unavailable => "provider_unavailable",
-            },
-        }
-    }
+/// The kind of an HTTP failure. Decisions (back off, honour `Retry-After`, retry once when the
+/// outcome is unknown) are made on this, never on the message text, so rewording a message
+/// cannot change behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpFailure {
+    /// No answer within the time budget.
+    Timeout,
+    /// No connection could be made (DNS, refused, TLS).
+    Connect,
+    /// The connection broke after the request went out: the server may have acted on it.
+    Dropped,
+    /// An unexpected HTTP status.
+    Status {
+        /// The status code.
+        status: u16,
+        /// The `Retry-After` header's delta-seconds, when it gave them.
+        retry_after: Option<i64>,
+    },
+    /// The body is larger than the 1 MiB limit.
+    TooLarge,
+    /// An answer arrived but is not what the protocol says (not JSON, fields missing, an
+    /// endpoint URL Keyhaven refuses).
+    Malformed,
+    /// A local step around the request (building the client, waiting for another process).
+    Local,
+}
 
-    /// One of each variant (for tests of front ends that map codes, e.g. the desktop app's
-    /// check that the UI knows every code). The exhaustive match below fails to compile when a
-    /// variant is added and not listed here.
-    #[doc(hidden)]
-    pub fn one_of_each() -> Vec<Error> {
-        use crate::catalog::VerifyClass;
-        use std::path::PathBuf;
-        let path = PathBuf::from("/v/vault.db");
-        let io = || std::io::Error::other("x");
-        vec![
-            Error::KeychainUnavailable { detail: "x".into() },
-            Error::KeychainLocked,
-            Error::Keychain { detail: "x".into() },
-            Error::KeyMissing {
-                path: path.clone(),
-                item: "x".into(),
-            },
-            Error::WrongKey { path: path.clone() },
-            Error::WrongPassphrase { path: path.clone() },
-            Error::PassphraseRequired { path: path.clone() },
-            Error::BadPassphrase { reason: "x".into() },
-            Error::NotAVault {
-                path: path.clone(),
-                reason: "x".into(),
-            },
-            Error::Corrupt {
-                path: path.clone(),
-                reason: "x".into(),
-            },
-            Error::SchemaTooNew {
-                path: path.clone(),
-                found: 2,
-                supported: 1,
-            },
-            Error::DataDirNotWritable {
-                path: path.clone(),
-                source: io(),
-            },
-            Error::NoDataDir,
-            Error::AlreadyInitialized { path: path.clone() },
-            Error::NotInitialized { path: path.clone() },
-            Error::BadMetadata {
-                path: path.clone(),
-                reason: "x".into(),
-            },
-            Error::Io {
-                context: "x".into(),
-                source: io(),
-            },
-            Error::Database(rusqlite::Error::InvalidQuery),
-            Error::RekeyFailed { reason: "x".into() },
-            Error::Random,
-            Error::Catalog { reason: "x".into() },
-            Error::UnknownProvider {
-                id: "x".into(),
-                hint: String::new(),
-            },
-            Error::BadVariable {
-                name: "x".into(),
-                reason: "x".into(),
-            },
-            Error::NotConfigured {
-                provider: "x".into(),
-                register_url: "x".into(),
-                redirect_uri: "x".into(),
-                secret_hint: String::new(),
-            },
-            Error::BadInput("x".into()),
-            Error::BadRedirect { reason: "x".into() },
-            Error::UnknownState,
-            Error::FlowExpired,
-            Error::AuthorizationDenied {
-                provider: "x".into(),
-                error: "x".into(),
-                description: String::new(),
-            },
-            Error::IssuerMismatch { reason: "x".into() },
-            Error::IdTokenInvalid { reason: "x".into() },
-            Error::TokenEndpoint {
-                provider: "x".into(),
-                error: "x".into(),
-                description: String::new(),
-            },
-            Error::Http {
-                what: "x".into(),
-                reason: "x".into(),
-            },
-            Error::FlowFailed {
-                message: "x".into(),
-            },
-            Error::FlowTimeout,
-            Error::DeviceTimeout {
-                provider: "x".into(),
-                waited_secs: 1,
-            },
-            Error::NeedsReauth {
-                connection: "x".into(),
-                provider: "x".into(),
-            },
-            Error::Expired {
-                connection: "x".into(),
-                provider: "x".into(),
-            },
-            Error::Moved {
-                connection: "x".into(),
-                provider: "x".into(),
-                since: "x".into(),
-            },
-            Error::BackingOff {
-                provider: "x".into(),
-                reason: "x".into(),
-                wait_secs: 1,
-            },
-            Error::BackupWrongPassphrase { path: path.clone() },
-            Error::BackupDamaged {
-                path: path.clone(),
-                reason: "x".into(),
-            },
-            Error::ProviderExists {
-                id: "x".into(),
-                detail: "x".into(),
-            },
-            Error::ProviderChanged {
-                connection: "x".into(),
-                provider: "x".into(),
-                reason: "x".into(),
-                remedy: "x".into(),
-            },
-        ]
-        .into_iter()
-        .chain(
-            [
-                VerifyClass::Invalid,
-                VerifyClass::Forbidden,
-                VerifyClass::WrongRegion,
-                VerifyClass::ClockSkew,
-                VerifyClass::Unavailable,
-            ]
-            .map(|class| Error::Verification {
-                provider: "x".into(),
-                class,
-                message: "x".into(),
-            }),
-        )
-        .inspect(Self::exhaustive)
-        .collect()
-    }
-
-    fn exhaustive(e: &Error) {
-        use Error::*;
-        match e {
-            KeychainUnavailable { .. }
-            | KeychainLocked
-            | Keychain { .. }
-            | KeyMissing { .. }
-            | WrongKey { .. }
-            | WrongPassphrase { .. }
-            | PassphraseRequired { .. }
-            | BadPassphrase { .. }
-            | NotAVault { .. }
-            | Corrupt { .. }
-            | SchemaTooNew { .. }
-            | DataDirNotWritable { .. }
-            | NoDataDir
-            | AlreadyInitialized { .. }
-            | NotInitialized { .. }
-            | BadMetadata { .. }
-            | Io { .. }
-            | Database(_)
-            | RekeyFailed { .. }
-            | Catalog { .. }
-            | UnknownProvider { .. }
-            | BadVariable { .. }
-            | NotConfigured { .. }
-            | BadInput(_)
-            | BadRedirect { .. }
-            | UnknownState
-            | FlowExpired
-            | AuthorizationDenied { .. }
-            | IssuerMismatch { .. }
-            | IdTokenInvalid { .. }
-            | TokenEndpoint { .. }
-            | Http { .. }
-            | FlowFailed { .. }
-            | NeedsReauth { .. }
-            | Expired { .. }
-            | FlowTimeout
-            | DeviceTimeout { .. }
-            | Random
-            | Moved { .. }
-            | BackingOff { .. }
-            | Verification { .. }
-            | BackupWrongPassphrase { .. }
-            | BackupDamaged { .. }
-            | ProviderExists { .. }
-            | ProviderChanged { .. } => {}
-        }
-    }
-
+impl Error {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),

@@ -12,7 +12,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, HttpFailure, Result};
 
 /// Connect timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,6 +32,7 @@ pub fn client() -> Result<reqwest::blocking::Client> {
         .build()
         .map_err(|e| Error::Http {
             what: "HTTP client".into(),
+            kind: HttpFailure::Local,
             reason: e.to_string(),
         })
 }
@@ -58,6 +59,15 @@ impl Response {
     }
 }
 
+/// An answer that arrived but is not what the protocol says (not JSON, fields missing).
+pub fn malformed(what: impl Into<String>, reason: impl Into<String>) -> Error {
+    Error::Http {
+        what: what.into(),
+        kind: HttpFailure::Malformed,
+        reason: reason.into(),
+    }
+}
+
 /// Sends a request and reads the response, mapping transport failures to [`Error::Http`].
 pub fn send(what: &str, req: reqwest::blocking::RequestBuilder) -> Result<Response> {
     let resp = req.send().map_err(|e| transport_error(what, &e))?;
@@ -78,17 +88,27 @@ pub fn send(what: &str, req: reqwest::blocking::RequestBuilder) -> Result<Respon
     let mut body = Vec::new();
     resp.take(MAX_BODY + 1)
         .read_to_end(&mut body)
-        .map_err(|e| Error::Http {
-            what: what.into(),
-            reason: if e.to_string().contains("timed out") {
-                "the server stopped answering (timeout)".into()
+        .map_err(|e| {
+            // The request was sent and the answer broke off: unless it was our own timeout, the
+            // server may have acted on it (a rotated refresh token, SEC-30).
+            if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
+                Error::Http {
+                    what: what.into(),
+                    kind: HttpFailure::Timeout,
+                    reason: "the server stopped answering (timeout)".into(),
+                }
             } else {
-                format!("reading the response failed: {e}")
-            },
+                Error::Http {
+                    what: what.into(),
+                    kind: HttpFailure::Dropped,
+                    reason: format!("reading the response failed: {e}"),
+                }
+            }
         })?;
     if body.len() as u64 > MAX_BODY {
         return Err(Error::Http {
             what: what.into(),
+            kind: HttpFailure::TooLarge,
             reason: "the response is larger than 1 MiB".into(),
         });
     }
@@ -114,17 +134,30 @@ pub fn transport_error(what: &str, e: &reqwest::Error) -> Error {
         chain = format!("{chain}: {inner}");
         src = inner.source();
     }
-    let reason = if e.is_timeout() || chain.contains("timed out") {
-        "no answer in time (timeout)".to_string()
+    let (kind, reason) = if e.is_timeout() || chain.contains("timed out") {
+        (
+            HttpFailure::Timeout,
+            "no answer in time (timeout)".to_string(),
+        )
     } else if e.is_connect() {
-        "could not connect (network down, DNS, refused, or TLS failure)".to_string()
+        (
+            HttpFailure::Connect,
+            "could not connect (network down, DNS, refused, or TLS failure)".to_string(),
+        )
     } else if e.is_redirect() {
-        "the server answered with a redirect, which Keyhaven does not follow here".to_string()
+        (
+            HttpFailure::Malformed,
+            "the server answered with a redirect, which Keyhaven does not follow here".to_string(),
+        )
+    } else if e.is_request() {
+        // Connected, and the exchange broke: the request may have reached the server.
+        (HttpFailure::Dropped, chain)
     } else {
-        chain
+        (HttpFailure::Local, chain)
     };
     Error::Http {
         what: what.into(),
+        kind,
         reason,
     }
 }
@@ -146,6 +179,13 @@ pub fn status_error(what: &str, resp: &Response) -> Error {
         .unwrap_or_default();
     Error::Http {
         what: what.into(),
+        kind: HttpFailure::Status {
+            status: resp.status,
+            retry_after: resp
+                .retry_after
+                .as_deref()
+                .and_then(|r| r.trim().parse().ok()),
+        },
         reason: format!("HTTP {} ({kind}{retry})", resp.status),
     }
 }

@@ -50,7 +50,7 @@ pub mod suggest;
 pub mod tokens;
 pub mod vault;
 
-pub use error::{Error, Result};
+pub use error::{Error, HttpFailure, Result, VerifyClass};
 pub use hardening::harden_process;
 pub use paths::DataDir;
 pub use vault::{Actor, KeyChoice, NoPassphrase, PassphrasePurpose, PassphraseSource, Vault};

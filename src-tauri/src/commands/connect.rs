@@ -93,9 +93,7 @@ fn start(
     state.remember_flow(&view.flow_id, &view.authorization_url);
     if flow.is_loopback() {
         // The loopback port is served by core's own `wait`, on a worker handle.
-        let mut worker = state
-            .worker_vault()
-            .ok_or(Error::BadInput("the vault is locked".into()))?;
+        let mut worker = state.worker_vault().ok_or(Error::VaultLocked)?;
         let app = app.clone();
         std::thread::spawn(move || {
             let _ = flows::wait(&mut worker, flow, Duration::from_secs(600));

@@ -98,15 +98,13 @@ pub async fn connection_refresh(
     id: String,
 ) -> Result<ConnectionSummary, CommandError> {
     super::blocking(&app, move |app, state| {
-        let mut worker = state
-            .worker_vault()
-            .ok_or(Error::BadInput("the vault is locked".into()))?;
+        let mut worker = state.worker_vault().ok_or(Error::VaultLocked)?;
         let outcome = tokens::refresh(&mut worker, &id);
         publish(app, UiEvent::ConnectionsChanged);
         outcome?;
         Ok(worker
             .connection_summary(&id)?
-            .ok_or(Error::BadInput(format!("no connection {id}")))?)
+            .ok_or(Error::NoSuchConnection { id: id.to_string() })?)
     })
     .await
 }
@@ -123,7 +121,7 @@ pub async fn connection_disconnect(
         let (summary, provider_name) = state.with_vault(|v| {
             let summary = v
                 .connection_summary(&id)?
-                .ok_or_else(|| Error::BadInput(format!("no connection {id}")))?;
+                .ok_or_else(|| Error::NoSuchConnection { id: id.to_string() })?;
             let name = v
                 .provider_info(&summary.provider)
                 .map(|p| p.name)
@@ -136,9 +134,7 @@ pub async fn connection_disconnect(
             "Disconnect",
             "nothing was disconnected",
         )?;
-        let mut worker = state
-            .worker_vault()
-            .ok_or(Error::BadInput("the vault is locked".into()))?;
+        let mut worker = state.worker_vault().ok_or(Error::VaultLocked)?;
         let report = tokens::disconnect(&mut worker, &id, keep_remote)?;
         publish(app, UiEvent::ConnectionsChanged);
         Ok(report)

@@ -151,6 +151,7 @@ fn refresh_due(vault: &mut keyhaven_core::Vault, json: bool) -> CliResult {
     if failed > 0 {
         return Err(keyhaven_core::Error::Http {
             what: "refresh --due".into(),
+            kind: keyhaven_core::HttpFailure::Local,
             reason: format!("{failed} of {} connections failed", rows.len()),
         }
         .into());

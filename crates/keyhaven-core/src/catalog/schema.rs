@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::VerifyClass;
+
 /// How a provider authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -243,22 +245,6 @@ pub enum VerifyScheme {
     /// Bearer with the access token the machine grant (client credentials, password) just
     /// obtained.
     GrantBearer,
-}
-
-/// What a failed check means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VerifyClass {
-    /// The provider does not accept these credentials.
-    Invalid,
-    /// Accepted, but not allowed to make the check.
-    Forbidden,
-    /// The credentials belong to another region or endpoint.
-    WrongRegion,
-    /// This machine's clock is too far from the provider's.
-    ClockSkew,
-    /// The provider could not be asked (network, 5xx, 429, an unexpected answer).
-    Unavailable,
 }
 
 /// A provider-specific reading of a failed answer, checked before the defaults

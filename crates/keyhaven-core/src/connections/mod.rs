@@ -350,8 +350,9 @@ impl Vault {
                 |r| r.get(0),
             )
             .optional()?;
-        let provider = provider
-            .ok_or_else(|| crate::error::Error::BadInput(format!("no connection {conn_id}")))?;
+        let provider = provider.ok_or_else(|| crate::error::Error::NoSuchConnection {
+            id: conn_id.to_string(),
+        })?;
         if on {
             tx.execute(
                 "UPDATE connections SET is_default = (id = ?1) WHERE provider_id = ?2",
@@ -439,7 +440,7 @@ impl Vault {
     pub fn connection_details(&self, id: &str, reveal: bool) -> Result<ConnectionDetails> {
         let summary = self
             .connection_summary(id)?
-            .ok_or_else(|| crate::error::Error::BadInput(format!("no connection {id}")))?;
+            .ok_or_else(|| crate::error::Error::NoSuchConnection { id: id.to_string() })?;
         /// The columns `show` adds to the summary.
         struct Details {
             requested: String,

@@ -104,7 +104,7 @@ pub(crate) fn lifecycle(conn: &Connection, id: &str) -> Result<Lifecycle> {
         })
     })
     .optional()?
-    .ok_or_else(|| Error::BadInput(format!("no connection {id}")))
+    .ok_or_else(|| Error::NoSuchConnection { id: id.to_string() })
 }
 
 /// The template variables a connection was made with (`extra.keyhaven_vars`).

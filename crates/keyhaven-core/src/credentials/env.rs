@@ -71,7 +71,9 @@ impl std::fmt::Debug for EnvVar {
 pub fn environment(vault: &mut Vault, conn_id: &str, purpose: &str) -> Result<Vec<EnvVar>> {
     let summary = vault
         .connection_summary(conn_id)?
-        .ok_or_else(|| Error::BadInput(format!("no connection {conn_id}")))?;
+        .ok_or_else(|| Error::NoSuchConnection {
+            id: conn_id.to_string(),
+        })?;
     let def = vault.provider_def(&summary.provider)?;
     if def.env.is_empty() {
         return Err(Error::BadInput(format!(

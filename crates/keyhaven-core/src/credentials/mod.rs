@@ -201,7 +201,9 @@ pub fn update(
 ) -> Result<AddReport> {
     let current = vault
         .connection_summary(conn_id)?
-        .ok_or_else(|| Error::BadInput(format!("no connection {conn_id}")))?;
+        .ok_or_else(|| Error::NoSuchConnection {
+            id: conn_id.to_string(),
+        })?;
     let def = vault.provider_def(&current.provider)?;
     if def.auth_mode == AuthMode::Oauth2 {
         return Err(Error::BadInput(format!(
@@ -407,7 +409,7 @@ fn refused_credentials(def: &ProviderDef, e: Error) -> Error {
         {
             Error::Verification {
                 provider: def.id.clone(),
-                class: crate::catalog::VerifyClass::Invalid,
+                class: crate::error::VerifyClass::Invalid,
                 message: format!(
                     "{} refused these credentials ({error}{description})",
                     def.name

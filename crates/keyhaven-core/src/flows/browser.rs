@@ -36,7 +36,7 @@ fn opening(
     check_endpoint_url(url).map_err(|e| Error::BadInput(format!("will not open {url}: {e}")))?;
     match browser.filter(|b| !b.trim().is_empty()) {
         Some(browser) => open_with(&browser, url),
-        None => platform(url).map_err(|reason| Error::Http {
+        None => platform(url).map_err(|reason| Error::Browser {
             what: "opening the browser".into(),
             reason: reason.replace(url, "<the URL>"),
         }),
@@ -86,7 +86,7 @@ fn open_with(browser: &str, url: &str) -> Result<()> {
             Err(e) => last = Some(format!("{program}: {e}")),
         }
     }
-    Err(Error::Http {
+    Err(Error::Browser {
         what: "opening the browser from $BROWSER".into(),
         reason: last.unwrap_or_else(|| "BROWSER is empty".into()),
     })

@@ -109,14 +109,12 @@ pub fn start_device(
             },
         );
     }
-    let d: DeviceResponse = serde_json::from_slice(&resp.body).map_err(|e| Error::Http {
-        what: what.clone(),
-        reason: format!("not a device authorization response: {e}"),
+    let d: DeviceResponse = serde_json::from_slice(&resp.body).map_err(|e| {
+        crate::http::malformed(&what, format!("not a device authorization response: {e}"))
     })?;
     // SEC-8: only web URLs are shown as places to go.
-    check_endpoint_url(&d.verification_uri).map_err(|e| Error::Http {
-        what: what.clone(),
-        reason: format!("refusing the verification URI: {e}"),
+    check_endpoint_url(&d.verification_uri).map_err(|e| {
+        crate::http::malformed(&what, format!("refusing the verification URI: {e}"))
     })?;
     let complete = match d.verification_uri_complete {
         Some(u) if check_endpoint_url(&u).is_ok() => Some(u),

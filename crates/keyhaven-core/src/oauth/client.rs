@@ -156,14 +156,14 @@ pub(crate) fn parse_token_response(
     }
     let Some(o) = obj else {
         let looks_html = resp.body.starts_with(b"<") || resp.content_type.contains("html");
-        return Err(Error::Http {
+        return Err(http::malformed(
             what,
-            reason: if looks_html {
-                "the server answered with an HTML page instead of JSON".into()
+            if looks_html {
+                "the server answered with an HTML page instead of JSON"
             } else {
-                "the response is not a JSON object".into()
+                "the response is not a JSON object"
             },
-        });
+        ));
     };
     let mut o = o.clone();
     // Slack v2: the user token is under authed_user.
@@ -175,10 +175,7 @@ pub(crate) fn parse_token_response(
             o.entry(k).or_insert(v);
         }
     }
-    let bad = |reason: &str| Error::Http {
-        what: what.clone(),
-        reason: reason.into(),
-    };
+    let bad = |reason: &str| http::malformed(&what, reason);
     let take_secret =
         |o: &mut serde_json::Map<String, Value>, key: &str| -> Result<Option<SecretBytes>> {
             match o.remove(key) {

@@ -48,6 +48,7 @@ impl Metadata {
         if !m.is_empty() && !m.iter().any(|x| x == "S256") {
             return Err(Error::Http {
                 what: format!("metadata of {}", self.issuer),
+                kind: crate::error::HttpFailure::Malformed,
                 reason: "the server does not support PKCE S256 (only plain?); Keyhaven refuses \
                          to sign in without S256"
                     .into(),
@@ -89,11 +90,9 @@ fn discover_inner(issuer: &str, adopt_slash: bool) -> Result<Metadata> {
         let what = format!("discovery at {url}");
         match http::send(&what, client.get(&url).header("Accept", "application/json")) {
             Ok(resp) if resp.status == 200 => {
-                let meta: Metadata =
-                    serde_json::from_slice(&resp.body).map_err(|e| Error::Http {
-                        what: what.clone(),
-                        reason: format!("not valid metadata JSON: {e}"),
-                    })?;
+                let meta: Metadata = serde_json::from_slice(&resp.body).map_err(|e| {
+                    crate::http::malformed(&what, format!("not valid metadata JSON: {e}"))
+                })?;
                 let slash_only = adopt_slash
                     && issuer.trim_end_matches('/') == meta.issuer.trim_end_matches('/')
                     && issuer.len().abs_diff(meta.issuer.len()) == 1;
@@ -116,10 +115,8 @@ fn discover_inner(issuer: &str, adopt_slash: bool) -> Result<Metadata> {
                 .into_iter()
                 .flatten()
                 {
-                    check_endpoint_url(u).map_err(|e| Error::Http {
-                        what: what.clone(),
-                        reason: format!("endpoint {u}: {e}"),
-                    })?;
+                    check_endpoint_url(u)
+                        .map_err(|e| crate::http::malformed(&what, format!("endpoint {u}: {e}")))?;
                 }
                 meta.check_pkce()?;
                 return Ok(meta);

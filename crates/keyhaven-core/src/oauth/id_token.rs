@@ -115,10 +115,8 @@ fn fetch_jwks(jwks_uri: &str) -> Result<CoreJsonWebKeySet> {
     if resp.status != 200 {
         return Err(http::status_error(what, &resp));
     }
-    serde_json::from_slice(&resp.body).map_err(|e| Error::Http {
-        what: what.into(),
-        reason: format!("not a JSON Web Key Set: {e}"),
-    })
+    serde_json::from_slice(&resp.body)
+        .map_err(|e| crate::http::malformed(what, format!("not a JSON Web Key Set: {e}")))
 }
 
 #[cfg(test)]

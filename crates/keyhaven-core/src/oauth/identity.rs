@@ -49,10 +49,10 @@ pub(crate) fn account_name(
             _ => {}
         }
     }
-    Err(Error::Http {
-        what: format!("reading the {provider} account"),
-        reason: format!("none of {fields:?} found"),
-    })
+    Err(crate::http::malformed(
+        format!("reading the {provider} account"),
+        format!("none of {fields:?} found"),
+    ))
 }
 
 fn userinfo(provider: &str, req: &FlowRequest, tokens: &Tokens) -> Result<Value> {
@@ -99,8 +99,6 @@ fn userinfo(provider: &str, req: &FlowRequest, tokens: &Tokens) -> Result<Value>
     if resp.status != 200 {
         return Err(http::status_error(&what, &resp));
     }
-    serde_json::from_slice(&resp.body).map_err(|_| Error::Http {
-        what,
-        reason: "the answer is not JSON".into(),
-    })
+    serde_json::from_slice(&resp.body)
+        .map_err(|_| crate::http::malformed(what, "the answer is not JSON"))
 }

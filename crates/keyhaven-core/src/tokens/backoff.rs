@@ -2,7 +2,7 @@
 //! retrying later, how long to wait (exponential, with jitter, or as `Retry-After` says), and
 //! whether the outcome is unknown (the server may have rotated: one retry now).
 
-use crate::error::Error;
+use crate::error::{Error, HttpFailure};
 
 /// Failures worth trying again later: the network, a 5xx or 429, or the endpoint saying it is
 /// temporarily unavailable. Not: invalid_client, invalid_scope, a malformed request.
@@ -37,11 +37,13 @@ pub(super) fn backoff_secs(failures: i64, retry_after: Option<i64>) -> i64 {
 
 /// The `Retry-After` delta-seconds a failed request carried (see [`crate::http::status_error`]).
 pub(super) fn retry_after_secs(e: &Error) -> Option<i64> {
-    let Error::Http { reason, .. } = e else {
-        return None;
-    };
-    let rest = reason.split("retry after ").nth(1)?;
-    rest.trim_end_matches(')').trim().parse().ok()
+    match e {
+        Error::Http {
+            kind: HttpFailure::Status { retry_after, .. },
+            ..
+        } => *retry_after,
+        _ => None,
+    }
 }
 
 /// A dropped connection after the request was sent: the server may have rotated (SEC-30), so
@@ -49,9 +51,13 @@ pub(super) fn retry_after_secs(e: &Error) -> Option<i64> {
 /// budget (a hung token endpoint must not hang `keyhaven token`), and the next call tries
 /// again anyway.
 pub(super) fn is_outcome_unknown(e: &Error) -> bool {
-    let text = e.to_string();
-    !text.contains("timeout")
-        && (text.contains("reading the response failed") || text.contains("error sending request"))
+    matches!(
+        e,
+        Error::Http {
+            kind: HttpFailure::Dropped,
+            ..
+        }
+    )
 }
 
 #[cfg(test)]
@@ -93,6 +99,23 @@ mod tests {
             retry_after_secs(&crate::http::status_error("x", &dated)),
             None
         );
+        assert!(!is_outcome_unknown(&e), "a status is a definite answer");
+        let reworded = Error::Http {
+            what: "x".into(),
+            kind: HttpFailure::Dropped,
+            reason: "any words at all, even \"timeout\"".into(),
+        };
+        assert!(
+            is_outcome_unknown(&reworded),
+            "decided on the kind, not the text"
+        );
+        assert_eq!(retry_after_secs(&reworded), None);
+        let timeout = Error::Http {
+            what: "x".into(),
+            kind: HttpFailure::Timeout,
+            reason: "reading the response failed".into(),
+        };
+        assert!(!is_outcome_unknown(&timeout) && is_transient(&timeout));
         let definite = Error::TokenEndpoint {
             provider: "x".into(),
             error: "invalid_client".into(),

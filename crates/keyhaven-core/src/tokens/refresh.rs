@@ -89,6 +89,7 @@ pub(super) fn refresh_inner(
             Acquired::Busy => {
                 return Err(Error::Http {
                     what: format!("refreshing {conn_id}"),
+                    kind: crate::error::HttpFailure::Local,
                     reason: "another process has been refreshing for too long".into(),
                 });
             }

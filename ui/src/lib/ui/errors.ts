@@ -93,6 +93,18 @@ const HINTS: Partial<Record<ErrorCode, ErrorHint>> = {
     title: 'A provider with this id exists',
     hint: 'Choose another id, or confirm replacing it (its connections must then be connected again).',
   },
+  vault_locked: {
+    title: 'The vault is locked',
+    hint: 'Unlock it with its passphrase, then try again.',
+  },
+  no_such_connection: {
+    title: 'This connection is gone',
+    hint: 'It was disconnected, perhaps from the command line. The list shows what is there now.',
+  },
+  browser: {
+    title: 'The browser could not be opened',
+    hint: 'Copy the sign-in address and open it in your browser yourself.',
+  },
   wrong_passphrase: {
     title: 'Wrong passphrase',
     hint: 'Check the passphrase and try again.',
