@@ -346,20 +346,41 @@ pub fn wait_for_file(path: &Path) -> String {
     }
 }
 
-/// Waits for a child with a deadline, killing it on timeout.
+/// Waits for a child with a deadline, killing it on timeout. Its piped stdout and stderr are read
+/// while it runs: a child writing more than a pipe holds (64 KiB) would otherwise block forever.
 pub fn wait_child(mut child: Child, secs: u64) -> Output {
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
     let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("process did not finish in {secs}s: {out:?}");
+            timed_out = true;
+            break child.wait().unwrap();
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    assert!(!timed_out, "process did not finish in {secs}s: {out:?}");
+    out
 }
 
 /// Replaces (or removes, with `None`) one query parameter of a URL, keeping the rest verbatim.
