@@ -106,7 +106,10 @@ impl TypeVisitor for Declarations<'_> {
             decl.push_str("export ");
             decl.push_str(&T::decl(self.cfg));
             let previous = self.decls.insert(name.clone(), decl);
-            assert!(previous.is_none(), "two Rust types are both `{name}` in TypeScript");
+            assert!(
+                previous.is_none(),
+                "two Rust types are both `{name}` in TypeScript"
+            );
         }
         T::visit_dependencies(self);
         T::visit_generics(self);
@@ -154,7 +157,8 @@ for_each_command!(commands_ts);
 /// A TypeScript string literal (the codes are `snake_case` words; nothing to escape).
 fn quoted(s: &str) -> String {
     assert!(
-        s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
         "{s:?}"
     );
     format!("'{s}'")
@@ -396,10 +400,7 @@ mod tests {
         let unique: HashSet<_> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "a command is listed twice");
         for n in names {
-            assert!(
-                n.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
-                "{n}"
-            );
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
         }
     }
 

@@ -4,8 +4,8 @@
 
 use keyhaven_core::connections::{ConnectionDetails, ConnectionSummary, RevealAction};
 use keyhaven_core::tokens;
-use serde::Serialize;
 use keyhaven_core::{Error, audit::AuditEvent};
+use serde::Serialize;
 use tauri::{AppHandle, State};
 
 use crate::dialogs::{confirm, quoted};
