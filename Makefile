@@ -3,6 +3,7 @@
 #   make run    installs build packages, builds the UI and the desktop app, launches it
 #   make test   installs build + test packages, runs every test (what .ci/run runs)
 #   make deb    the Debian package (app, CLI, completions, man page), checked
+#   make generated  rewrites ui/src/lib/api/generated.ts (the UI's IPC types) from the Rust types
 #   make install  the CLI and the app into $(PREFIX)/bin (default ~/.local), completions and man
 #               page under $(PREFIX)/share
 #
@@ -16,7 +17,7 @@ PREFIX ?= $(HOME)/.local
 # Where scripts/stage-cli.sh leaves the release CLI, its completions and man page (git-ignored).
 STAGED := src-tauri/cli-dist
 
-.PHONY: run test deps-build deps-test ui oauth-server build bench deb install clean-ui
+.PHONY: run test deps-build deps-test ui oauth-server build bench deb install clean-ui generated
 
 run: deps-build ui
 	$(CARGO) build -p keyhaven-desktop -p keyhaven-cli
@@ -58,6 +59,12 @@ deb: deps-build ui
 	cd src-tauri && npx --yes @tauri-apps/cli@2.12.5 build --bundles deb
 	scripts/compress-deb.sh "$(CARGO_TARGET_DIR)/release/bundle/deb"
 	scripts/check-deb.sh "$(CARGO_TARGET_DIR)/release/bundle/deb"
+
+# The UI's TypeScript contract (types, error codes, command names), generated from the Rust types
+# by a test of the desktop crate (src-tauri/src/contract.rs); `cargo test` fails while the
+# checked-in file differs. It needs the built UI (tauri's generate_context! embeds ui/dist).
+generated: ui
+	KEYHAVEN_UPDATE_GENERATED=1 $(CARGO) test -p keyhaven-desktop --lib generated_ts
 
 # Release builds of both binaries into $(DESTDIR)$(PREFIX)/bin, the CLI's completions and man page
 # under share/ (zsh: share/zsh/site-functions, on zsh's default $$fpath for /usr/local). The default

@@ -6,37 +6,19 @@
 //! commands it needs by name, and any command not listed both here and in a capability is
 //! refused at the IPC boundary, so a new command can never become reachable by accident.
 
-/// Every `#[tauri::command]` in `src/commands/` and `src/events.rs`, by name. Keep in sync with `lib.rs`'s
-/// `generate_handler!` and `capabilities/main.json`.
-const COMMANDS: &[&str] = &[
-    "vault_status",
-    "vault_init",
-    "vault_unlock",
-    "app_info",
-    "events_subscribe",
-    "connections_list",
-    "connection_show",
-    "connection_reveal",
-    "connection_copy",
-    "connection_refresh",
-    "connection_disconnect",
-    "audit_list",
-    "providers_list",
-    "provider_info",
-    "provider_configure",
-    "provider_add_custom",
-    "open_url",
-    "connect_start",
-    "connect_wait",
-    "connect_open_again",
-    "connect_cancel",
-    "connect_paste",
-    "credentials_add",
-    "vault_export",
-    "vault_import",
-    "vault_lock",
-    "vault_rekey",
-];
+// `for_each_command!`: every command, named once (src/commands/list.rs, which lib.rs's
+// `generate_handler!` and the UI's generated contract read too).
+include!("src/commands/list.rs");
+
+/// The names of the commands `for_each_command!` lists.
+macro_rules! names {
+    ($([$($module:ident)::+] $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
+        &[$(stringify!($name)),*]
+    };
+}
+
+/// Every `#[tauri::command]` the UI may call (`capabilities/main.json` grants each).
+const COMMANDS: &[&str] = for_each_command!(names);
 
 fn main() {
     tauri_build::try_build(

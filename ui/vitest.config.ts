@@ -1,4 +1,4 @@
-// Vitest for the UI's plain TypeScript logic (src/lib/ui, src/lib/vault/format): no DOM, no
+// Vitest for the UI's plain TypeScript logic (src/lib/ui): no DOM, no
 // Svelte plugin, so `npm run test:unit` starts in a second.
 import { defineConfig } from 'vitest/config';
 

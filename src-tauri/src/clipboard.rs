@@ -116,7 +116,7 @@ pub fn copy_with(
 
 fn clipboard_error(e: String) -> CommandError {
     CommandError {
-        code: "clipboard",
+        code: CommandError::CLIPBOARD,
         message: format!("could not copy to the clipboard: {e}"),
     }
 }

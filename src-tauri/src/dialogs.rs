@@ -24,7 +24,7 @@ pub const TITLE: &str = "Keyhaven";
 /// The error a declined dialog returns: nothing happened.
 pub fn cancelled(what: &str) -> CommandError {
     CommandError {
-        code: "cancelled",
+        code: CommandError::CANCELLED,
         message: format!("cancelled: {what}"),
     }
 }

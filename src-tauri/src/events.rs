@@ -26,7 +26,8 @@ use crate::commands::connect::FlowOutcome;
 use crate::error::CommandError;
 use crate::state::AppState;
 
-/// What the UI is told. Mirrored by `UiEvent` in `ui/src/lib/api/types.ts`.
+/// What the UI is told (its TypeScript type is generated: `contract.rs`).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", content = "payload", rename_all = "kebab-case")]
 pub enum UiEvent {
@@ -37,6 +38,7 @@ pub enum UiEvent {
 }
 
 /// The outcome of a sign-in finished outside the page, and which flow it was.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowFinished {
     /// The flow's id (its state's SHA-256), when the redirect could be read.

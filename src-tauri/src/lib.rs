@@ -8,10 +8,14 @@
 //! between calls: the data directory, the open vault, the UI's event channels, deep links kept
 //! while locked), [`error`] (the `{code, message}` error every command returns), [`events`] (the
 //! UI's updates, through its own channel: SEC-44), [`dialogs`] (native confirmations and file
-//! dialogs: SEC-43), [`deeplink`], [`clipboard`] and [`scheduler`].
+//! dialogs: SEC-43), [`deeplink`], [`clipboard`] and [`scheduler`]. The UI's TypeScript types
+//! are generated from this crate's and core's (`contract.rs`, a test module).
 
 pub mod clipboard;
+#[macro_use]
 pub mod commands;
+#[cfg(test)]
+mod contract;
 pub mod deeplink;
 pub mod dialogs;
 pub mod error;
@@ -114,38 +118,19 @@ pub fn run() {
             scheduler::start(app.handle());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::vault::vault_status,
-            commands::vault::vault_init,
-            commands::vault::vault_unlock,
-            commands::vault::app_info,
-            events::events_subscribe,
-            commands::connections::connections_list,
-            commands::connections::connection_show,
-            commands::connections::connection_reveal,
-            commands::connections::connection_copy,
-            commands::connections::connection_refresh,
-            commands::connections::connection_disconnect,
-            commands::connections::audit_list,
-            commands::providers::providers_list,
-            commands::providers::provider_info,
-            commands::providers::provider_configure,
-            commands::providers::provider_add_custom,
-            commands::providers::open_url,
-            commands::connect::connect_start,
-            commands::connect::connect_wait,
-            commands::connect::connect_open_again,
-            commands::connect::connect_cancel,
-            commands::connect::connect_paste,
-            commands::credentials::credentials_add,
-            commands::settings::vault_export,
-            commands::settings::vault_import,
-            commands::settings::vault_lock,
-            commands::settings::vault_rekey,
-        ])
+        // Every command of commands/list.rs, and no other.
+        .invoke_handler(for_each_command!(handler))
         .run(tauri::generate_context!())
         .expect("the Keyhaven window could not be started");
 }
+
+/// `generate_handler!` over the commands of `commands/list.rs` (through `for_each_command!`).
+macro_rules! handler {
+    ($([$($module:ident)::+] $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
+        tauri::generate_handler![$($($module)::+::$name),*]
+    };
+}
+use handler;
 
 /// Whether a D-Bus session bus can be reached (what single-instance needs): the address in the
 /// environment, or the systemd default socket.

@@ -63,8 +63,7 @@ pub enum LinkOutcome {
 }
 
 /// What the UI shows: the vault's state as seen from the desktop app.
-///
-/// Mirrored by `VaultView` in `ui/src/lib/vault/types.ts`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum VaultView {

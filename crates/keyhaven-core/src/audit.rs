@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::vault::{Actor, Vault};
 
 /// One audit event.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AuditEvent {
     /// Row id, increasing.

@@ -13,15 +13,19 @@ use serde_json::Value;
 use crate::audit::format_time;
 
 /// A JWT decoded for display, without verification.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct UnverifiedJwt {
     /// Always true: a reminder in the JSON output.
     pub unverified: bool,
     /// The JOSE header.
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
     pub header: Value,
     /// The claims.
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
     pub claims: Value,
     /// `exp`, `iat`, `nbf` as RFC 3339 times, when present.
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, string>"))]
     pub times: serde_json::Map<String, Value>,
 }
 

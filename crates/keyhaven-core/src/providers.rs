@@ -35,6 +35,7 @@ pub struct ClientConfig {
 }
 
 /// A provider as listed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderSummary {
     /// Id.
@@ -178,6 +179,7 @@ pub struct CustomProvider {
 
 /// Everything a front end shows about one provider before connecting it (desktop add-connection
 /// and cloud-wizard screens).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderInfo {
     /// Id.
@@ -223,6 +225,7 @@ pub struct ProviderInfo {
 }
 
 /// A template variable, with its name.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct VariableInfo {
     /// `${name}`.

@@ -16,18 +16,27 @@ use tauri::{AppHandle, State};
 use crate::error::CommandError;
 use crate::state::AppState;
 
-/// A started flow, as the UI sees it.
+/// A started browser sign-in, as the UI sees it (`connect_start`).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
-pub struct StartedFlowView {
+pub struct StartedFlow {
+    /// Opaque id of this flow (the SHA-256 of its state); what `connect_wait` and
+    /// `connect_cancel` take.
     flow_id: String,
+    /// What the browser was sent to; shown for "copy link" and "open again".
     authorization_url: String,
+    /// Where the provider sends the browser back.
     redirect_uri: String,
-    redirect_kind: &'static str,
+    /// Which kind of redirect that is.
+    redirect_kind: RedirectKind,
+    /// The provider's id.
     provider: String,
+    /// RFC 3339: the flow is void after this.
     expires_at: String,
 }
 
-/// Where a flow is.
+/// Where a flow is (`connect_wait`; also the `flow-finished` event's payload).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum FlowOutcome {
@@ -53,7 +62,7 @@ pub async fn connect_start(
     redirect: Option<String>,
     scopes: Vec<String>,
     vars: BTreeMap<String, String>,
-) -> Result<StartedFlowView, CommandError> {
+) -> Result<StartedFlow, CommandError> {
     super::blocking(&app, move |app, state| {
         start(app, state, provider, redirect, scopes, vars)
     })
@@ -67,7 +76,7 @@ fn start(
     redirect: Option<String>,
     scopes: Vec<String>,
     vars: BTreeMap<String, String>,
-) -> Result<StartedFlowView, CommandError> {
+) -> Result<StartedFlow, CommandError> {
     let redirect = match redirect.as_deref() {
         None => None,
         Some("deep-link") => Some(RedirectKind::DeepLink),
@@ -82,11 +91,11 @@ fn start(
     tracing::debug!(%provider, "connect_start: starting the flow");
     let flow = state.with_vault(|v| flows::start(v, &provider, &opts))?;
     tracing::debug!("connect_start: flow stored; opening the browser");
-    let view = StartedFlowView {
+    let view = StartedFlow {
         flow_id: flow.state_digest(),
         authorization_url: flow.authorization_url.clone(),
         redirect_uri: flow.redirect_uri.clone(),
-        redirect_kind: flow.redirect_kind.as_str(),
+        redirect_kind: flow.redirect_kind,
         provider: flow.provider_id.clone(),
         expires_at: keyhaven_core::audit::format_time(flow.expires_at),
     };

@@ -1,8 +1,13 @@
 //! The IPC surface: every command the UI can call, one file per area.
 //!
 //! Each command is a few lines: take the [`AppState`](crate::AppState), call core through it,
-//! return `Result<T, CommandError>`. A command must also be listed in `build.rs` and granted in
-//! `capabilities/main.json`, or the webview cannot call it.
+//! return `Result<T, CommandError>`. A command must also be listed once in [`list.rs`](list.rs)
+//! (its name, the arguments the UI sends and its result: build.rs, `generate_handler!` and the
+//! UI's generated contract all read that list) and granted in `capabilities/main.json`, or the
+//! webview cannot call it; tests in `contract.rs` hold the three together.
+
+#[macro_use]
+mod list;
 
 pub mod connect;
 pub mod connections;
@@ -43,7 +48,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tauri::async_runtime::spawn_blocking(move || f(&app, &app.state::<AppState>()))
         .await
         .map_err(|e| CommandError {
-            code: "ipc",
+            code: CommandError::IPC,
             message: format!("the operation stopped unexpectedly: {e}"),
         })?
 }

@@ -41,8 +41,8 @@ pub fn vault_unlock(
     Ok(view)
 }
 
-/// Facts about this installation the screens need. Mirrored by `AppInfo` in
-/// `ui/src/lib/api/types.ts`.
+/// Facts about this installation the screens need.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct AppInfo {
     /// Whether `dev.keyhaven:` links open this app; `null` when the system cannot say.

@@ -136,6 +136,11 @@ export function info(id: string, configured: Set<string>): ProviderInfo | null {
     fields: d.fields ?? [],
     env: d.env ?? [],
     configured: configured.has(d.id),
+    client_id: null,
+    issuer: null,
+    authorization_url: null,
+    token_url: null,
+    revocation_url: null,
     redirect_uris: Object.fromEntries(
       redirects.map((k) => [k, k === 'loopback' ? 'http://127.0.0.1:53682/callback' : `dev.keyhaven:/oauth/callback/${d.id}`]),
     ),
@@ -230,5 +235,5 @@ export function auditEvents(): AuditEvent[] {
     [-86400 * 5, null, 'vault.exported', 'cli', '/home/alice/keyhaven-backup.age'],
     [-86400 * 21, null, 'vault.created', 'desktop', null],
   ];
-  return rows.map(([at, conn, action, actor, detail], i) => ({ id: 100 - i, at: iso(at), connection_id: conn, action, actor, detail }));
+  return rows.map(([at, conn, action, actor, detail], i) => ({ id: 100 - i, at: iso(at), connection_id: conn, subject: null, action, actor, detail }));
 }

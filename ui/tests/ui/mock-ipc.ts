@@ -19,8 +19,10 @@ import type {
   FlowOutcome,
   ProviderSummary,
   StartedFlow,
+  VaultStatus,
+  VaultView,
 } from '../../src/lib/api/types';
-import type { VaultStatus, VaultView } from '../../src/lib/vault/types';
+import type { CommandName } from '../../src/lib/api/generated';
 import { auditEvents, connections, info, initiallyConfigured, iso, summaries } from './mock-data';
 
 type Args = Record<string, unknown>;
@@ -133,7 +135,7 @@ function addCredentials(args: Args): AddReport {
 function disconnect(args: Args): DisconnectReport {
   const c = find(args.id);
   state.conns = state.conns.filter((x) => x.id !== c.id);
-  if (args.keepRemote) return { id: c.id, revoked: [], not_revoked: [], retry_pending: [], manual_revocation_url: null, kept_remote: true };
+  if (args.keepRemote) return { id: c.id, revoked: [], not_revoked: [], retry_pending: [], manual_revocation_url: null, kept_remote: true, key_stays_valid: false };
   return {
     id: c.id,
     revoked: ['refresh_token'],
@@ -141,10 +143,12 @@ function disconnect(args: Args): DisconnectReport {
     retry_pending: ['id_token'],
     manual_revocation_url: 'https://myapplications.microsoft.com/',
     kept_remote: false,
+    key_stays_valid: false,
   };
 }
 
-const handlers: Record<string, (args: Args) => unknown> = {
+// One per command of the generated contract, no more, no fewer (a type error otherwise).
+const handlers: Record<CommandName, (args: Args) => unknown> = {
   vault_status: () => view(),
   vault_init: () => ((state.vault = 'open'), view()),
   vault_unlock: (a) => (a.passphrase === 'wrong' ? fail('wrong_passphrase', 'wrong passphrase for this vault') : ((state.vault = 'open'), view())),
@@ -234,7 +238,7 @@ mockIPC(
     // The real window has no event permission (capabilities/main.json): neither has the mock.
     if (cmd.startsWith('plugin:event|')) fail('ipc', `${cmd} not allowed: the window has no event permission`);
     if (state.declined.delete(cmd)) fail('cancelled', 'cancelled: nothing was changed');
-    const handler = handlers[cmd];
+    const handler = (handlers as Partial<Record<string, (args: Args) => unknown>>)[cmd];
     if (!handler) fail('ipc', `the mock has no command ${cmd}`);
     return handler!(a);
   },

@@ -2,10 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/lib/api/types';
 import { actionLabel, distinctActions, distinctConnections, filterAudit } from '../../src/lib/ui/audit';
-import { errorHint, VERIFY_FAILURES } from '../../src/lib/ui/errors';
+import { asSentence, errorHint, VERIFY_FAILURES } from '../../src/lib/ui/errors';
 import { issuerProblem, parseScopes, passphrasePairProblem, providerIdProblem } from '../../src/lib/ui/forms';
 import { hueClass, monogram } from '../../src/lib/ui/monogram';
-import { asSentence } from '../../src/lib/vault/format';
 
 describe('error hints', () => {
   it('gives each classified verification failure its own title and hint', () => {
@@ -58,7 +57,7 @@ describe('monograms', () => {
 
 describe('audit', () => {
   const e = (id: number, action: string, connection_id: string | null): AuditEvent => ({
-    id, at: '2025-03-12T12:00:00Z', action, connection_id, actor: 'cli', detail: null,
+    id, at: '2025-03-12T12:00:00Z', action, connection_id, subject: null, actor: 'cli', detail: null,
   });
   const events = [e(1, 'token.refreshed', 'c1'), e(2, 'token.handed_out', 'c2'), e(3, 'token.refreshed', 'c2'), e(4, 'vault.rekeyed', null)];
   it('filters by action and connection', () => {

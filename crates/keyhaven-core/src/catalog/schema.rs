@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::VerifyClass;
 
 /// How a provider authenticates.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
@@ -66,6 +67,7 @@ pub enum TokenAuthMethod {
 }
 
 /// A redirect kind (RFC 8252 §7).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RedirectKind {
@@ -197,6 +199,7 @@ impl Default for Refresh {
 }
 
 /// A credential field of an API-key / Basic provider (cloud credentials).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialField {

@@ -72,6 +72,7 @@ pub fn instance_of(vars: &BTreeMap<String, String>) -> String {
 
 /// A connection's status. `Expiring` and `Expired` are derived at read time from the expiry
 /// (never stored by a hand-out); `NeedsReauth` is stored when the person must act.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
@@ -116,6 +117,7 @@ impl std::fmt::Display for ConnectionStatus {
 }
 
 /// A connection as listed: no secret in it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ConnectionSummary {
     /// Connection id.
@@ -570,6 +572,7 @@ impl ConnectionSummary {
 }
 
 /// A stored field as shown by `show`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct FieldInfo {
     /// Field name.
@@ -630,6 +633,7 @@ impl RevealAction {
 }
 
 /// What `show` prints.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct ConnectionDetails {
     /// The listed part.
@@ -640,6 +644,7 @@ pub struct ConnectionDetails {
     /// Token type.
     pub token_type: Option<String>,
     /// Non-secret extra fields of the token response.
+    #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
     pub extra: serde_json::Value,
     /// Created.
     pub created_at: String,

@@ -40,6 +40,7 @@ pub struct AddOptions {
 }
 
 /// What [`add`] did.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct AddReport {
     /// The stored connection.

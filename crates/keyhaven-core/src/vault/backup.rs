@@ -98,6 +98,7 @@ struct FieldRow {
 }
 
 /// What an export wrote.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
     /// The file written.
@@ -111,6 +112,7 @@ pub struct ExportReport {
 }
 
 /// What an import did, per kind of row: ids (connections as `provider:account`).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ImportReport {
     /// New here.

@@ -108,6 +108,7 @@ impl std::fmt::Debug for Vault {
 }
 
 /// Where the vault key comes from, for display.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -133,6 +134,7 @@ pub enum KeySourceInfo {
 }
 
 /// Row counts per table, for `vault status`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct VaultCounts {
     /// Provider settings (own OAuth apps, custom providers).
@@ -146,6 +148,7 @@ pub struct VaultCounts {
 }
 
 /// What `vault status` reports.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct VaultStatus {
     /// The database file.

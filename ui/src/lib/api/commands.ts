@@ -1,24 +1,75 @@
-// Typed wrappers over every app command beyond the vault screen (src/lib/vault/commands.ts has
-// those and the shared `call`/error handling). Components import from here, never `invoke`.
-// Each Rust command of the same name lives in src-tauri/src/commands/<area>.rs.
+// The one place the UI talks to the Rust side: every `invoke` is wrapped here in a typed
+// function, so components never spell a command name or guess a result shape. Each Rust command
+// of the same name lives in src-tauri/src/commands/<area>.rs (events_subscribe: events.rs).
+//
+// `call` is typed on the generated contract (./generated.ts, from src-tauri/src/commands/list.rs):
+// a command that is renamed or removed in Rust, or whose arguments or result change, is a type
+// error here, found by `npm run check` (svelte-check, which `make test` runs).
+//
+// Each wrapper resolves to an `Outcome` instead of throwing: a rejected `invoke` carries the
+// command's `{code, message}` (src-tauri/src/error.rs), or a bare string when Tauri refused the
+// call before it reached a command; both become a `CommandError`.
 
-import { call } from '../vault/commands';
-import type { Outcome } from '../vault/types';
+import { invoke } from '@tauri-apps/api/core';
+import { ERROR_CODES, SHELL_ERROR_CODES, type CommandName, type Commands } from './generated';
 import type {
   AddReport,
   AppInfo,
   AuditEvent,
+  CommandError,
   ConnectionDetails,
   ConnectionSummary,
   DisconnectReport,
+  ErrorCode,
   ExportReport,
   FlowOutcome,
   ImportReport,
+  Outcome,
   ProviderInfo,
   ProviderSummary,
   RedirectKind,
   StartedFlow,
+  VaultView,
 } from './types';
+
+/** The arguments of command `C`: none for a command that takes none. */
+type ArgsOf<C extends CommandName> = Commands[C]['args'] extends Record<string, never> ? [] : [Commands[C]['args']];
+
+/** Invokes a command; a rejection becomes a typed `CommandError`. Shared by every wrapper. */
+export async function call<C extends CommandName>(
+  command: C,
+  ...args: ArgsOf<C>
+): Promise<Outcome<Commands[C]['result']>> {
+  try {
+    return { ok: true, value: await invoke<Commands[C]['result']>(command, args[0]) };
+  } catch (raw) {
+    return { ok: false, error: toCommandError(raw) };
+  }
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set([...ERROR_CODES, ...SHELL_ERROR_CODES]);
+
+function toCommandError(raw: unknown): CommandError {
+  if (typeof raw === 'object' && raw !== null && 'code' in raw && 'message' in raw) {
+    const { code, message } = raw as { code: unknown; message: unknown };
+    if (typeof code === 'string' && typeof message === 'string') {
+      // An unknown code (a newer core) still shows its message; it just gets no special case.
+      return { code: (KNOWN_CODES.has(code) ? code : 'ipc') as ErrorCode, message };
+    }
+  }
+  return { code: 'ipc', message: typeof raw === 'string' ? raw : 'The app could not reach its vault service.' };
+}
+
+// --- the vault -------------------------------------------------------------------------------
+
+/** The vault's state: missing, locked (passphrase vault) or open with its status. */
+export const vaultStatus = (): Promise<Outcome<VaultView>> => call('vault_status');
+
+/** Creates a new vault keyed from the OS keychain (first run). */
+export const vaultInit = (): Promise<Outcome<VaultView>> => call('vault_init');
+
+/** Unlocks a passphrase-protected vault. The passphrase is sent once and never comes back. */
+export const vaultUnlock = (passphrase: string): Promise<Outcome<VaultView>> => call('vault_unlock', { passphrase });
 
 // --- connections ---------------------------------------------------------------------------
 

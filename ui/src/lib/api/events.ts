@@ -1,4 +1,4 @@
-// The app's updates to the UI (UiEvent in ./types.ts), through the one channel the UI hands to
+// The app's updates to the UI (UiEvent, generated from src-tauri/src/events.rs into ./generated.ts), through the one channel the UI hands to
 // the Rust side at start-up (`events_subscribe`, src-tauri/src/events.rs). Not Tauri events: the
 // window has no permission to listen to any (SEC-44), because listening would also hear the
 // deep-link plugin's `deep-link://new-url`, which carries the callback URL.
@@ -9,8 +9,8 @@
 // a change.
 
 import { Channel } from '@tauri-apps/api/core';
-import { call } from '../vault/commands';
-import type { FlowOutcome, UiEvent } from './types';
+import { call } from './commands';
+import type { FlowFinished, UiEvent } from './types';
 
 type Handler = (event: UiEvent) => void;
 
@@ -25,7 +25,7 @@ export function startEvents(): void {
   channel.onmessage = (event) => {
     for (const handler of [...handlers]) handler(event);
   };
-  void call<null>('events_subscribe', { onEvent: channel }).then((outcome) => {
+  void call('events_subscribe', { onEvent: channel }).then((outcome) => {
     if (!outcome.ok) subscribed = false;
   });
 }
@@ -42,10 +42,6 @@ export function onConnectionsChanged(handler: () => void): () => void {
     if (e.event === 'connections-changed') handler();
   });
 }
-
-/** The `flow-finished` payload: the outcome, and the id of the flow it ends when the Rust side
- * could read it from the redirect (it can for every well-formed one). */
-export type FlowFinished = FlowOutcome & { flow_id?: string | null };
 
 /** A deep-link or loopback redirect finished a sign-in. */
 export function onFlowFinished(handler: (outcome: FlowFinished) => void): () => void {

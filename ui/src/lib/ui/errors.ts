@@ -1,7 +1,9 @@
-// Hints that go under an error's message: the message (from Rust) says what happened, the hint
-// what to try. The code picks the hint and is never shown as the explanation itself.
+// Every error text of the UI, in one file: a card's heading (`errorTitle`), the hints that go
+// under an error's message (`errorHint`), and how a message reads (`asSentence`). The message
+// (from Rust) says what happened, the hint what to try. The code picks the title and the hint
+// and is never shown as the explanation itself.
 
-import type { ErrorCode } from '../vault/types';
+import type { ErrorCode } from '../api/types';
 
 export interface ErrorHint {
   title: string;
@@ -124,3 +126,45 @@ export const VERIFY_FAILURES: readonly ErrorCode[] = [
   'clock_skew',
   'provider_unavailable',
 ];
+
+/** A short heading for an error card; the message underneath says the rest. */
+export function errorTitle(code: ErrorCode): string {
+  switch (code) {
+    case 'keychain_unavailable':
+      return 'No system keychain available';
+    case 'keychain_locked':
+      return 'The system keychain is locked';
+    case 'keychain_error':
+      return 'The system keychain failed';
+    case 'key_missing':
+      return 'The vault key is missing';
+    case 'wrong_key':
+      return 'The vault key does not match';
+    case 'wrong_passphrase':
+      return 'Wrong passphrase';
+    case 'vault_corrupt':
+      return 'The vault is damaged';
+    case 'not_a_vault':
+      return 'This is not a Keyhaven vault';
+    case 'schema_too_new':
+      return 'This vault needs a newer Keyhaven';
+    case 'data_dir_not_writable':
+    case 'no_data_dir':
+      return 'Keyhaven cannot use its data folder';
+    case 'ipc':
+      return 'Something went wrong inside Keyhaven';
+    default:
+      return 'The vault could not be opened';
+  }
+}
+
+/**
+ * Core's messages are CLI-style lines ("wrong passphrase for ..."); in a card they read better
+ * as a sentence: capital first letter, final full stop.
+ */
+export function asSentence(message: string): string {
+  const text = message.trim();
+  if (!text) return text;
+  const capitalised = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
+}
