@@ -154,7 +154,7 @@ describe('keyhaven test authorization server', () => {
     const logFile = path.join(tmp, 'browser.log');
     const a = await authorize({ env: { KH_TEST_BROWSER_LOG: logFile, KH_TEST_LOGIN: 'bob' } });
     assert.equal(a.redirect.protocol, 'dev.keyhaven:');
-    assert.equal(a.redirect.pathname, '/oauth/callback');
+    assert.equal(a.redirect.pathname, '/oauth/callback/testas');
     assert.equal(a.redirect.searchParams.get('state'), a.state);
     assert.equal(a.redirect.searchParams.get('iss'), issuer);
     assert.equal(a.page, null, 'a dev.keyhaven: redirect is never delivered');

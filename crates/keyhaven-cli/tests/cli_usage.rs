@@ -64,21 +64,17 @@ fn list_on_a_new_vault_is_empty() {
 }
 
 /// Runs `program ARGS` with `input` on stdin, or None when the program is not installed.
-fn run_if_installed(s: &Session, program: &str, args: &[&str], input: &[u8]) -> Option<Output> {
-    let mut child = match s
+fn run_tool(s: &Session, program: &str, args: &[&str], input: &[u8]) -> Output {
+    let mut child = s
         .command(program)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-    {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("{program}: {e}"),
-    };
+        .unwrap_or_else(|e| panic!("{program}: {e} (scripts/install-deps.sh test installs it)"));
     child.stdin.take().unwrap().write_all(input).unwrap();
-    Some(child.wait_with_output().unwrap())
+    child.wait_with_output().unwrap()
 }
 
 /// `keyhaven ARGS` succeeded with nothing on stderr and without touching the data directory
@@ -151,17 +147,11 @@ fn zsh_and_fish_completions_parse() {
     let fish = generated(&s, &["completions", "fish"]);
     assert!(fish.contains("complete -c keyhaven"), "{fish}");
     assert!(fish.contains("token") && fish.contains("providers"));
-    // The syntax checks need the shells; zsh and fish are not among the test packages, so each
-    // check is skipped (with a note) where its shell is not installed. The content checks above
-    // always run.
-    match run_if_installed(&s, "zsh", &["-n"], zsh.as_bytes()) {
-        Some(out) => assert!(out.status.success(), "zsh -n: {out:?}"),
-        None => eprintln!("zsh not installed: zsh -n check skipped"),
-    }
-    match run_if_installed(&s, "fish", &["--no-execute"], fish.as_bytes()) {
-        Some(out) => assert!(out.status.success(), "fish --no-execute: {out:?}"),
-        None => eprintln!("fish not installed: fish --no-execute check skipped"),
-    }
+    // Each shell parses its script (zsh and fish are test packages).
+    let out = run_tool(&s, "zsh", &["-n"], zsh.as_bytes());
+    assert!(out.status.success(), "zsh -n: {out:?}");
+    let out = run_tool(&s, "fish", &["--no-execute"], fish.as_bytes());
+    assert!(out.status.success(), "fish --no-execute: {out:?}");
 }
 
 #[test]
@@ -183,13 +173,8 @@ fn man_page_is_roff_that_man_renders() {
     ] {
         assert!(page.contains(section), "{section} missing");
     }
-    // Rendered by man-db when it is installed, else by groff alone.
-    let rendered = run_if_installed(&s, "man", &["-l", "-"], page.as_bytes())
-        .or_else(|| run_if_installed(&s, "groff", &["-man", "-Tutf8"], page.as_bytes()));
-    let Some(out) = rendered else {
-        eprintln!("neither man nor groff installed: rendering check skipped");
-        return;
-    };
+    // Rendered by man-db, as `man keyhaven` would.
+    let out = run_tool(&s, "man", &["-l", "-"], page.as_bytes());
     assert!(out.status.success(), "{out:?}");
     // Compare words: undo overstrike bold, the typesetter's hyphens (U+2010, U+2212), line-end
     // hyphenation and justified spacing.
@@ -219,17 +204,16 @@ fn man_page_is_roff_that_man_renders() {
         assert!(text.contains(command), "{command} missing from:\n{text}");
     }
     // groff's own warnings (-ww) on the page: none.
-    if let Some(out) = run_if_installed(
+    let out = run_tool(
         &s,
         "groff",
         &["-man", "-Tutf8", "-ww", "-z"],
         page.as_bytes(),
-    ) {
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "groff: {out:?}"
-        );
-    }
+    );
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "groff: {out:?}"
+    );
 }
 
 #[test]
