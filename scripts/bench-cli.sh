@@ -5,6 +5,7 @@
 # the keychain over D-Bus), read the token, audit the hand-out, print.
 #
 #   scripts/bench-cli.sh [RUNS]     # default 200; prints median, p95, min
+#   KEYHAVEN_BENCH_BIN=PATH scripts/bench-cli.sh   # another build of the CLI (to compare two)
 #
 # The connection is a client-credentials one against the local oidc-provider test server (no
 # browser needed); `keyhaven token` with a valid token makes no network call either way.
@@ -14,11 +15,11 @@ runs=${1:-200}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/keyhaven/target}
 
 if [ -z "${KEYHAVEN_IN_SECRET_SERVICE:-}" ]; then
-  cargo build --release -q -p keyhaven-cli
+  [ -n "${KEYHAVEN_BENCH_BIN:-}" ] || cargo build --release -q -p keyhaven-cli
   exec scripts/with-secret-service.sh "$0" "$@"
 fi
 
-bin=$CARGO_TARGET_DIR/release/keyhaven
+bin=${KEYHAVEN_BENCH_BIN:-$CARGO_TARGET_DIR/release/keyhaven}
 work=$(mktemp -d /tmp/keyhaven-bench.XXXXXX)
 coproc AS { node tests/oauth-server/server.mjs; }
 trap 'kill $AS_PID 2>/dev/null; rm -rf "$work"' EXIT
