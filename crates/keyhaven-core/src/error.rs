@@ -470,8 +470,9 @@ macro_rules! classify {
                 }
             }
 
-            /// A stable, machine-readable code for this error (used as `code` in the desktop
-            /// app's `{code, message}` errors and in `--json` error output).
+            /// A stable, machine-readable code for this error (`code` in the desktop app's
+            /// `{code, message}` errors; the CLI reports errors as one line on stderr and an
+            /// exit code, with `--json` too, like `gh`).
             pub fn code(&self) -> &'static str {
                 match self {
                     Error::Verification { class, .. } => class.code(),
