@@ -21,14 +21,11 @@ if [[ $# -ne 3 ]]; then
     say "usage: $0 APP_BINARY KEYHAVEN_CLI SCREENSHOT_DIR"
     exit 2
 fi
-app=$(realpath -e -- "$1" 2>/dev/null) || { say "FAIL: no app binary at $1"; exit 2; }
-cli=$(realpath -e -- "$2" 2>/dev/null) || { say "FAIL: no keyhaven CLI binary at $2"; exit 2; }
+binaries "$1" "$2"
 shots=$(realpath -m -- "$3")
 mkdir -p -- "$shots" || { say "FAIL: cannot create $shots"; exit 2; }
 shot="$shots/app-e2e-locked.png"  # its .log receives the helpers' logs on failure
-for tool in Xvfb dbus-daemon dbus-send gnome-keyring-daemon setsid timeout node tauri-driver WebKitWebDriver; do
-    command -v "$tool" >/dev/null || { say "FAIL: $tool is not installed"; exit 2; }
-done
+need Xvfb dbus-daemon dbus-send gnome-keyring-daemon setsid timeout node tauri-driver WebKitWebDriver
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 session_start

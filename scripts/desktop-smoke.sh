@@ -31,16 +31,13 @@ if [[ $# -ne 3 ]]; then
     say "usage: $0 APP_BINARY KEYHAVEN_CLI SCREENSHOT.png"
     exit 2
 fi
-app=$(realpath -e -- "$1" 2>/dev/null) || { say "FAIL: no app binary at $1"; exit 2; }
-cli=$(realpath -e -- "$2" 2>/dev/null) || { say "FAIL: no keyhaven CLI binary at $2"; exit 2; }
+binaries "$1" "$2"
 shot=$(realpath -m -- "$3")
 [[ -x $app ]] || { say "FAIL: $app is not executable"; exit 2; }
 [[ -x $cli ]] || { say "FAIL: $cli is not executable"; exit 2; }
 mkdir -p -- "$(dirname -- "$shot")" || { say "FAIL: cannot create the directory of $shot"; exit 2; }
 
-for tool in Xvfb xdotool import identify dbus-daemon dbus-send gnome-keyring-daemon setsid timeout; do
-    command -v "$tool" >/dev/null || { say "FAIL: $tool is not installed"; exit 2; }
-done
+need Xvfb xdotool import identify dbus-daemon dbus-send gnome-keyring-daemon setsid timeout
 
 session_start
 

@@ -6,9 +6,24 @@
 # exit), a private HOME/XDG dirs, KEYHAVEN_HOME=$work/vault, an Xvfb display ($DISPLAY), a private
 # session bus ($DBUS_SESSION_BUS_ADDRESS) and an unlocked gnome-keyring Secret Service; and the
 # functions say, fail, start NAME CMD... (own session, logs to $work/NAME.log, sets $started)
-# and waits SECONDS CMD....
+# and waits SECONDS CMD.... Before it: binaries APP CLI and need TOOL... check the arguments.
 
 say() { printf '%s: %s\n' "${NAME:-desktop-test}" "$*" >&2; }
+
+# binaries APP CLI: sets $app and $cli to the absolute paths of the app and the keyhaven CLI, or
+# exits 2 naming the one that is missing.
+binaries() {
+    app=$(realpath -e -- "$1" 2>/dev/null) || { say "FAIL: no app binary at $1"; exit 2; }
+    cli=$(realpath -e -- "$2" 2>/dev/null) || { say "FAIL: no keyhaven CLI binary at $2"; exit 2; }
+}
+
+# need TOOL...: exits 2 naming the first tool that is not installed.
+need() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { say "FAIL: $tool is not installed"; exit 2; }
+    done
+}
 
 fail() {
     local reason=$1

@@ -32,26 +32,23 @@ pub fn cancelled(what: &str) -> CommandError {
 /// A value the page or a provider supplied, as a dialog shows it: in quotes, control characters
 /// (a line break could fake a second paragraph) replaced, at most 120 characters.
 pub fn quoted(value: &str) -> String {
-    let mut shown: String = value
-        .chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .take(120)
-        .collect();
-    if value.chars().count() > 120 {
-        shown.push('…');
-    }
-    format!("“{shown}”")
+    format!("“{}”", bounded(value, 120))
 }
 
 /// A sentence from core or from a file, as a dialog shows it: control characters replaced, at
 /// most 400 characters.
 pub fn plain(text: &str) -> String {
+    bounded(text, 400)
+}
+
+/// `text` with control characters replaced and cut to `max` characters (with `…` when cut).
+fn bounded(text: &str, max: usize) -> String {
     let mut shown: String = text
         .chars()
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .take(400)
+        .take(max)
         .collect();
-    if text.chars().count() > 400 {
+    if text.chars().count() > max {
         shown.push('…');
     }
     shown

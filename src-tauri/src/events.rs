@@ -87,18 +87,7 @@ mod tests {
     use super::*;
 
     fn summary() -> ConnectionSummary {
-        ConnectionSummary {
-            id: "c_0123456789abcdef".to_string().try_into().unwrap(),
-            provider: "testas".into(),
-            account: "bob".into(),
-            instance: String::new(),
-            label: None,
-            default: false,
-            status: keyhaven_core::connections::ConnectionStatus::Connected,
-            renewable: false,
-            expires_at: None,
-            scopes: vec![],
-        }
+        crate::test_support::summary("testas", "bob")
     }
 
     #[test]

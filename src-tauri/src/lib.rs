@@ -22,6 +22,8 @@ pub mod error;
 pub mod events;
 pub mod scheduler;
 pub mod state;
+#[cfg(test)]
+mod test_support;
 
 use std::io::IsTerminal;
 

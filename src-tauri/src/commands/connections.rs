@@ -5,7 +5,6 @@
 use keyhaven_core::connections::{ConnectionDetails, ConnectionSummary, RevealAction};
 use keyhaven_core::tokens;
 use keyhaven_core::{Error, audit::AuditEvent};
-use serde::Serialize;
 use tauri::{AppHandle, State};
 
 use crate::dialogs::{confirm, quoted};
@@ -117,7 +116,7 @@ pub async fn connection_disconnect(
     app: AppHandle,
     id: String,
     keep_remote: bool,
-) -> Result<DisconnectReport, CommandError> {
+) -> Result<tokens::DisconnectReport, CommandError> {
     super::blocking(&app, move |app, state| {
         let (summary, provider_name) = state.with_vault(|v| {
             let summary = v
@@ -138,7 +137,7 @@ pub async fn connection_disconnect(
         let mut worker = state.worker_vault().ok_or(Error::VaultLocked)?;
         let report = tokens::disconnect(&mut worker, &id, keep_remote)?;
         publish(app, UiEvent::ConnectionsChanged);
-        Ok(report.into())
+        Ok(report)
     })
     .await
 }
@@ -168,53 +167,6 @@ pub fn disconnect_question(
     format!("Disconnect {who} from {provider_name}?\n\n{remote}")
 }
 
-/// What `connection_disconnect` did: `keyhaven_core::tokens::DisconnectReport`, field for field
-/// (the conversion names every field, so a field added in core fails to compile here until it is
-/// added). A copy only so that its TypeScript declaration can be derived in this crate; the
-/// derive belongs on core's type, and moves there with the next change to `tokens/`.
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Serialize)]
-pub struct DisconnectReport {
-    /// Connection id.
-    pub id: String,
-    /// Token kinds revoked at the provider (`refresh_token`, `access_token`).
-    pub revoked: Vec<String>,
-    /// Token kinds not revoked, with the reason.
-    pub not_revoked: Vec<(String, String)>,
-    /// Of those, the ones kept in a tombstone and retried later (the outcome was uncertain).
-    pub retry_pending: Vec<String>,
-    /// Where the person can revoke access by hand, when something was not revoked.
-    pub manual_revocation_url: Option<String>,
-    /// Whether revocation was skipped on request (keep remote).
-    pub kept_remote: bool,
-    /// The credentials themselves (an API key, a machine client's secret) stay valid at the
-    /// provider: deleting them here does not revoke them. `manual_revocation_url` says where.
-    pub key_stays_valid: bool,
-}
-
-impl From<tokens::DisconnectReport> for DisconnectReport {
-    fn from(report: tokens::DisconnectReport) -> Self {
-        let tokens::DisconnectReport {
-            id,
-            revoked,
-            not_revoked,
-            retry_pending,
-            manual_revocation_url,
-            kept_remote,
-            key_stays_valid,
-        } = report;
-        DisconnectReport {
-            id,
-            revoked,
-            not_revoked,
-            retry_pending,
-            manual_revocation_url,
-            kept_remote,
-            key_stays_valid,
-        }
-    }
-}
-
 /// The audit log, newest first (of one connection when given).
 #[tauri::command(async)]
 pub fn audit_list(
@@ -231,18 +183,7 @@ mod tests {
     use super::*;
 
     fn summary(account: &str) -> ConnectionSummary {
-        ConnectionSummary {
-            id: "c_0123456789abcdef".to_string().try_into().unwrap(),
-            provider: "github".into(),
-            account: account.into(),
-            instance: String::new(),
-            label: None,
-            default: false,
-            status: keyhaven_core::connections::ConnectionStatus::Connected,
-            renewable: false,
-            expires_at: None,
-            scopes: vec![],
-        }
+        crate::test_support::summary("github", account)
     }
 
     #[test]

@@ -47,6 +47,7 @@ const LEASE_WAIT: Duration = Duration::from_secs(45);
 const MAX_ATTEMPTS: i64 = 20;
 
 /// What `disconnect` did.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct DisconnectReport {
     /// Connection id.

@@ -294,10 +294,7 @@ create_url: string | null,
 permissions: string | null, };
 
 /**
- * What `connection_disconnect` did: `keyhaven_core::tokens::DisconnectReport`, field for field
- * (the conversion names every field, so a field added in core fails to compile here until it is
- * added). A copy only so that its TypeScript declaration can be derived in this crate; the
- * derive belongs on core's type, and moves there with the next change to `tokens/`.
+ * What `disconnect` did.
  */
 export type DisconnectReport = { 
 /**
@@ -321,7 +318,7 @@ retry_pending: Array<string>,
  */
 manual_revocation_url: string | null, 
 /**
- * Whether revocation was skipped on request (keep remote).
+ * Whether revocation was skipped on request (`--keep-remote`).
  */
 kept_remote: boolean, 
 /**
