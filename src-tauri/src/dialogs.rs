@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 use tauri::AppHandle;
-use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+use tauri_plugin_dialog::{DialogExt, FileDialogBuilder, MessageDialogButtons, MessageDialogKind};
 
 use crate::error::CommandError;
 
@@ -86,12 +86,8 @@ pub fn save_file(
     file_name: &str,
     nothing_done: &str,
 ) -> Result<PathBuf, CommandError> {
-    let chosen = app
-        .dialog()
-        .file()
-        .set_title(format!("{TITLE}: {purpose}"))
+    let chosen = backup_dialog(app, purpose)
         .set_file_name(file_name)
-        .add_filter("Keyhaven backup (age)", &["age"])
         .set_can_create_directories(true)
         .blocking_save_file();
     local_path(chosen, nothing_done)
@@ -103,14 +99,18 @@ pub fn open_file(
     purpose: &str,
     nothing_done: &str,
 ) -> Result<PathBuf, CommandError> {
-    let chosen = app
-        .dialog()
-        .file()
-        .set_title(format!("{TITLE}: {purpose}"))
-        .add_filter("Keyhaven backup (age)", &["age"])
+    let chosen = backup_dialog(app, purpose)
         .add_filter("All files", &["*"])
         .blocking_pick_file();
     local_path(chosen, nothing_done)
+}
+
+/// A file dialog titled for `purpose` that offers Keyhaven backups first.
+fn backup_dialog(app: &AppHandle, purpose: &str) -> FileDialogBuilder<tauri::Wry> {
+    app.dialog()
+        .file()
+        .set_title(format!("{TITLE}: {purpose}"))
+        .add_filter("Keyhaven backup (age)", &["age"])
 }
 
 fn local_path(
