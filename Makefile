@@ -75,6 +75,7 @@ install: deps-build ui
 	scripts/stage-cli.sh
 	install -Dm755 $(CARGO_TARGET_DIR)/release/keyhaven-desktop $(DESTDIR)$(PREFIX)/bin/keyhaven-desktop
 	install -Dm755 $(STAGED)/keyhaven $(DESTDIR)$(PREFIX)/bin/keyhaven
+	install -Dm755 $(STAGED)/keyhaven-main $(DESTDIR)$(PREFIX)/lib/keyhaven/keyhaven-main
 	install -Dm644 $(STAGED)/keyhaven.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/keyhaven
 	install -Dm644 $(STAGED)/_keyhaven $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_keyhaven
 	install -Dm644 $(STAGED)/keyhaven.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/keyhaven.fish

@@ -28,6 +28,14 @@ cli=$tmp/usr/bin/keyhaven
 [[ -f $cli && -x $cli ]] || fail "no executable /usr/bin/keyhaven (the CLI)"
 cli_version=$("$cli" --version 2>&1) || fail "/usr/bin/keyhaven --version failed: $cli_version"
 [[ $cli_version == "keyhaven "* ]] || fail "/usr/bin/keyhaven --version printed: $cli_version"
+# The front binary answers from the agent and hands everything else to keyhaven-main, which the
+# package keeps out of PATH (crates/keyhaven-cli/src/front.rs); --version above went through it.
+[[ -x $tmp/usr/lib/keyhaven/keyhaven-main ]] || fail "no executable /usr/lib/keyhaven/keyhaven-main"
+for unit in keyhaven-agent.socket keyhaven-agent.service; do
+  [[ -s $tmp/usr/lib/systemd/user/$unit ]] || fail "no /usr/lib/systemd/user/$unit"
+done
+grep -q '^ListenStream=%t/keyhaven/agent.sock' "$tmp/usr/lib/systemd/user/keyhaven-agent.socket" ||
+  fail "keyhaven-agent.socket does not listen on %t/keyhaven/agent.sock"
 completion() { # completion PATH PATTERN: the file is in the package and looks like its shell's
   [[ -s $tmp$1 ]] || fail "no $1"
   grep -q -- "$2" "$tmp$1" || fail "$1 does not contain '$2'"
@@ -44,4 +52,4 @@ grep -q '^\.TH keyhaven 1' <(zcat "$man" | head -n 10) || fail "keyhaven.1.gz ha
 # Packed with xz by scripts/compress-deb.sh (tauri's bundler writes gzip, which leaves it > 10 MB).
 ar t "$deb" | grep -qx 'data.tar.xz' || fail "the data member is not xz ($(ar t "$deb" | tr '\n' ' ')): run scripts/compress-deb.sh"
 size=$(stat -c %s "$deb")
-echo "check-deb: ok: $(basename "$deb"), $((size / 1024)) KiB, $(basename "$desktop"): $exec_line, scheme handler declared; $cli_version, bash/zsh/fish completions, man page"
+echo "check-deb: ok: $(basename "$deb"), $((size / 1024)) KiB, $(basename "$desktop"): $exec_line, scheme handler declared; $cli_version (front + keyhaven-main), agent socket units, bash/zsh/fish completions, man page"

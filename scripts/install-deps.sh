@@ -13,7 +13,7 @@ mode=${1:-build}
 build_pkgs=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev curl file)
 test_pkgs=(dbus dbus-x11 gnome-keyring libsecret-tools xvfb xauth xdotool x11-utils imagemagick
            webkit2gtk-driver chromium xdg-utils desktop-file-utils util-linux age bsdutils xclip
-           zsh fish man-db)
+           zsh fish man-db libglib2.0-bin)
 
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")

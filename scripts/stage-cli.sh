@@ -2,8 +2,10 @@
 # stage-cli.sh [OUT_DIR]: builds the release `keyhaven` CLI and puts it in OUT_DIR (default
 # src-tauri/cli-dist, git-ignored) with what the CLI generates about itself:
 #
-#   keyhaven        the release binary (cargo build --release -p keyhaven-cli; CARGO_TARGET_DIR
-#                   honoured, else ./target)
+#   keyhaven        the release front binary (cargo build --release -p keyhaven-cli;
+#                   CARGO_TARGET_DIR honoured, else ./target) -> /usr/bin/keyhaven
+#   keyhaven-main   the whole CLI the front hands commands to -> /usr/lib/keyhaven/keyhaven-main
+#   keyhaven-agent.socket, keyhaven-agent.service (packaging/systemd) -> /usr/lib/systemd/user/
 #   keyhaven.bash   `keyhaven completions bash`   -> /usr/share/bash-completion/completions/keyhaven
 #   _keyhaven       `keyhaven completions zsh`    -> /usr/share/zsh/vendor-completions/_keyhaven
 #   keyhaven.fish   `keyhaven completions fish`   -> /usr/share/fish/vendor_completions.d/
@@ -42,7 +44,10 @@ fi
 cd "$root"
 cargo build --release -p keyhaven-cli
 bin=$target_dir/release/keyhaven
-[[ -x $bin ]] || { echo "stage-cli: $bin was not built" >&2; exit 1; }
+main=$target_dir/release/keyhaven-main
+for b in "$bin" "$main"; do
+    [[ -x $b ]] || { echo "stage-cli: $b was not built" >&2; exit 1; }
+done
 
 # Everything is written to a temporary directory first and moved into place at the end, so a
 # failed run never leaves a half-written file for the bundler to package.
@@ -50,12 +55,15 @@ mkdir -p "$out"
 tmp=$(mktemp -d "$out/.staging.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 install -m 0755 "$bin" "$tmp/keyhaven"
+install -m 0755 "$main" "$tmp/keyhaven-main"
+install -m 0644 packaging/systemd/keyhaven-agent.socket packaging/systemd/keyhaven-agent.service "$tmp/"
 "$tmp/keyhaven" completions bash >"$tmp/keyhaven.bash"
 "$tmp/keyhaven" completions zsh >"$tmp/_keyhaven"
 "$tmp/keyhaven" completions fish >"$tmp/keyhaven.fish"
 "$tmp/keyhaven" man | gzip -9n >"$tmp/keyhaven.1.gz"
 chmod 0644 "$tmp/keyhaven.bash" "$tmp/_keyhaven" "$tmp/keyhaven.fish" "$tmp/keyhaven.1.gz"
-for f in keyhaven keyhaven.bash _keyhaven keyhaven.fish keyhaven.1.gz; do
+for f in keyhaven keyhaven-main keyhaven.bash _keyhaven keyhaven.fish keyhaven.1.gz \
+    keyhaven-agent.socket keyhaven-agent.service; do
     mv -f "$tmp/$f" "$out/$f"
 done
 echo "stage-cli: $("$out/keyhaven" --version), completions and man page in $out"

@@ -11,6 +11,7 @@
 //! dialogs: SEC-43), [`deeplink`], [`clipboard`] and [`scheduler`]. The UI's TypeScript types
 //! are generated from this crate's and core's (`contract.rs`, a test module).
 
+pub mod agent;
 pub mod clipboard;
 #[macro_use]
 pub mod commands;
@@ -98,6 +99,7 @@ pub fn run() {
         )
         .manage(state)
         .setup(|app| {
+            use tauri::Manager;
             use tauri_plugin_deep_link::DeepLinkExt;
             #[cfg(target_os = "linux")]
             if (cfg!(debug_assertions) || std::env::var_os("KEYHAVEN_REGISTER_HANDLER").is_some())
@@ -118,6 +120,9 @@ pub fn run() {
                 }
             }
             scheduler::start(app.handle());
+            if let Some(dir) = app.state::<AppState>().data_dir_if_any() {
+                agent::host(app.handle(), &dir);
+            }
             Ok(())
         })
         // Every command of commands/list.rs, and no other.

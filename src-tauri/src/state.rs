@@ -19,8 +19,7 @@ use keyhaven_core::connections::ConnectionSummary;
 use keyhaven_core::secret::Passphrase;
 use keyhaven_core::vault::VaultStatus;
 use keyhaven_core::{
-    Actor, DataDir, Error, KeyChoice, NoPassphrase, PassphrasePurpose, PassphraseSource, Result,
-    Vault,
+    Actor, DataDir, Error, GivenPassphrase, KeyChoice, NoPassphrase, Result, Vault,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -41,6 +40,8 @@ pub struct AppState {
     pending_links: Mutex<DeferredLinks>,
     /// The UI's event channel per webview label (`events_subscribe`).
     subscribers: Mutex<Subscribers>,
+    /// The agent this app hosts (agent.rs), once started.
+    agent: Mutex<Option<keyhaven_core::agent::Agent>>,
 }
 
 /// The webviews' event channels. `Debug` shows the labels only.
@@ -101,6 +102,39 @@ impl AppState {
             flows: Mutex::new(Default::default()),
             pending_links: Mutex::new(DeferredLinks::default()),
             subscribers: Mutex::new(Subscribers::default()),
+            agent: Mutex::new(None),
+        }
+    }
+
+    /// Remembers the hosted agent, and shares the vault with it if it is open already.
+    pub fn set_agent(&self, agent: keyhaven_core::agent::Agent) {
+        if let Some(vault) = self.slot().as_ref() {
+            crate::agent::share(&agent, vault);
+        }
+        *lock(&self.agent) = Some(agent);
+    }
+
+    /// The data directory, when there is one (for hosting the agent).
+    pub fn data_dir_if_any(&self) -> Option<DataDir> {
+        self.data_dir.clone()
+    }
+
+    /// After a rekey: the agent forgets its handle (the old key) and gets one with the new key.
+    pub fn refresh_agent(&self) {
+        // The slot first, then the agent: the order `with_vault` takes them in.
+        let slot = self.slot();
+        if let Some(agent) = lock(&self.agent).as_ref() {
+            agent.lock(keyhaven_core::agent::LockReason::KeyChanged);
+            if let Some(vault) = slot.as_ref() {
+                crate::agent::share(agent, vault);
+            }
+        }
+    }
+
+    /// Gives the hosted agent the vault now open in `slot` (when it is locked).
+    fn share(&self, vault: &Vault) {
+        if let Some(agent) = lock(&self.agent).as_ref() {
+            crate::agent::share(agent, vault);
         }
     }
 
@@ -117,7 +151,10 @@ impl AppState {
             });
         }
         match Vault::open(dir, &mut NoPassphrase, Actor::Desktop) {
-            Ok(vault) => open_view(slot.insert(vault)),
+            Ok(vault) => {
+                self.share(&vault);
+                open_view(slot.insert(vault))
+            }
             Err(Error::PassphraseRequired { path }) => Ok(VaultView::LockedPassphrase { path }),
             Err(e) => Err(e),
         }
@@ -128,6 +165,7 @@ impl AppState {
         let dir = self.data_dir()?;
         let mut slot = self.slot();
         let vault = Vault::init(dir, KeyChoice::Keychain, &mut NoPassphrase, Actor::Desktop)?;
+        self.share(&vault);
         open_view(slot.insert(vault))
     }
 
@@ -138,7 +176,8 @@ impl AppState {
         if let Some(vault) = slot.as_ref() {
             return open_view(vault);
         }
-        let vault = Vault::open(dir, &mut Given(Some(passphrase)), Actor::Desktop)?;
+        let vault = Vault::open(dir, &mut GivenPassphrase(Some(passphrase)), Actor::Desktop)?;
+        self.share(&vault);
         open_view(slot.insert(vault))
     }
 
@@ -155,7 +194,12 @@ impl AppState {
             }
             *slot = Some(Vault::open(dir, &mut NoPassphrase, Actor::Desktop)?);
         }
-        f(slot.as_mut().expect("just opened"))
+        let vault = slot.as_mut().expect("just opened");
+        let out = f(vault);
+        // After every use: an agent that locked while idle (or after a rekey made its handle
+        // stale) gets the vault again.
+        self.share(vault);
+        out
     }
 
     /// A second handle on the open vault for a worker thread (the refresh scheduler, a loopback
@@ -166,8 +210,17 @@ impl AppState {
             .and_then(|v| v.reopen(Actor::Desktop).ok())
     }
 
-    /// Forgets the open vault (Settings -> Lock).
+    /// Forgets the open vault (Settings -> Lock), and locks the hosted agent with it: the CLI's
+    /// hand-outs need the keychain or the passphrase again.
     pub fn lock(&self) {
+        self.forget_vault();
+        if let Some(agent) = lock(&self.agent).as_ref() {
+            agent.lock(keyhaven_core::agent::LockReason::Asked);
+        }
+    }
+
+    /// Forgets the open vault only (the agent was locked by `keyhaven lock` already).
+    pub fn forget_vault(&self) {
         *self.slot() = None;
     }
 
@@ -267,19 +320,6 @@ fn open_view(vault: &Vault) -> Result<VaultView> {
     Ok(VaultView::Open {
         status: vault.status()?,
     })
-}
-
-/// A passphrase typed into the unlock form, handed to core once.
-struct Given(Option<Passphrase>);
-
-impl PassphraseSource for Given {
-    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<Option<Passphrase>> {
-        Ok(match purpose {
-            PassphrasePurpose::Unlock => self.0.take(),
-            // The desktop app never creates or rekeys a passphrase vault (yet).
-            PassphrasePurpose::NewVault | PassphrasePurpose::Rekey => None,
-        })
-    }
 }
 
 #[cfg(test)]

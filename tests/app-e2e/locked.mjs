@@ -8,7 +8,10 @@
 //   3. unlocking in the UI finishes the kept link: the connection appears in the list and the
 //      waiting CLI sees it;
 //   4. changing the passphrase in Settings needs the current one (SEC-43): a wrong one changes
-//      nothing, the right one re-keys (the CLI then opens the vault with the new passphrase only).
+//      nothing, the right one re-keys (the CLI then opens the vault with the new passphrase only);
+//   5. the app hosts the agent (docs/agent.md): once unlocked in the window, `keyhaven token`
+//      needs no passphrase (the agent took the re-keyed vault too); "Lock vault" in the app locks
+//      the agent, and the CLI needs the passphrase again.
 // Screenshots go to $SHOTS. Prints `app e2e (locked vault): N passed, M failed`.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -127,6 +130,30 @@ try {
       oldStillOpens = false;
     }
     if (oldStillOpens) throw new Error('the old passphrase still opens the vault');
+  });
+
+  await step('the app hosts the agent: tokens without a passphrase until the app locks', async () => {
+    const env = { ...process.env };
+    delete env.KEYHAVEN_PASSPHRASE_FILE;
+    const bare = (...args) =>
+      execFileSync(CLI, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'], env });
+    const status = () => JSON.parse(bare('agent', 'status', '--json'));
+    const st = status();
+    if (!st.running || st.host !== 'desktop' || st.locked || !st.this_vault) throw new Error(`agent status: ${JSON.stringify(st)}`);
+    const dave = JSON.parse(cli(NEW_PASS_FILE, 'list', '--json')).find((c) => c.account.startsWith('dave'));
+    const token = bare('token', dave.id).trim();
+    if (token.length < 16) throw new Error(`no token from the agent: ${token}`);
+    await d.click(button('Lock vault'));
+    await d.waitText('Unlock your vault', 30_000);
+    const locked = status();
+    if (!locked.locked || locked.lock_reason !== 'asked') throw new Error(`after Lock: ${JSON.stringify(locked)}`);
+    let error = '';
+    try {
+      bare('token', dave.id);
+    } catch (e) {
+      error = String(e.stderr);
+    }
+    if (!/passphrase/.test(error)) throw new Error(`a token without the passphrase after Lock (stderr: ${error})`);
   });
 } catch (e) {
   results.push(['session', false]);

@@ -12,6 +12,9 @@ pub enum CliError {
     /// Writing the output failed (e.g. a closed pipe).
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// The agent answered with a failure (the same message and class the direct path gives).
+    #[error("{}", .0.message)]
+    Agent(keyhaven_ipc::wire::Failure),
     /// The person declined a confirmation: nothing was changed (exit 1, like apt's "Abort").
     #[error("{0}")]
     Declined(String),
@@ -28,6 +31,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Core(e) if e.is_bad_input() => 2,
+            CliError::Agent(f) => f.exit.max(1),
             _ => 1,
         }
     }

@@ -1,4 +1,6 @@
-//! The `keyhaven` binary: parse arguments, run the command, map the outcome to an exit code.
+//! `keyhaven-main`, the whole CLI (the `keyhaven` front binary, src/front.rs, hands it every
+//! command line it does not answer from the agent): parse arguments, run the command, map the
+//! outcome to an exit code.
 //!
 //! Exit codes (docs/design.md, CLI contract): 0 success; 2 bad input or usage; 1 any other failure.
 //! Errors are printed as one line, `keyhaven: error: ...`, on stderr. Everything else lives in
@@ -24,6 +26,13 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     keyhaven_core::harden_process();
+    // The front binary (`keyhaven`, src/front.rs) says it already asked the agent. Taken out
+    // of the environment before anything runs, so no child (`exec`, an agent) inherits it.
+    if std::env::var_os("KEYHAVEN_AGENT_TRIED").is_some() {
+        cmd::set_agent_tried(true);
+        // SAFETY: the first thing main does, before any thread exists.
+        unsafe { std::env::remove_var("KEYHAVEN_AGENT_TRIED") };
+    }
     let cli = match cmd::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage(e),

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agent;
 mod backup;
 mod cli_conventions;
 mod cli_usage;

@@ -177,16 +177,8 @@ fn run_unprivileged(s: &Session, home: &Path, args: &[&str]) -> std::process::Ou
             .args(args)
             .run_bounded();
     }
-    // nobody must be able to reach and execute a copy of the binary.
-    let bin_dir = s.tmp.path().join("bin");
-    fs::create_dir_all(&bin_dir).unwrap();
-    let bin = bin_dir.join("keyhaven");
-    if !bin.exists() {
-        fs::copy(keyhaven_bin(), &bin).unwrap();
-    }
-    set_mode(s.tmp.path(), 0o755);
-    set_mode(&bin_dir, 0o755);
-    set_mode(&bin, 0o755);
+    // nobody must be able to reach and execute a copy of the binaries.
+    let bin = s.bins_for_nobody();
     let mut c: Command = s.command("setpriv");
     c.env("KEYHAVEN_HOME", home)
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])

@@ -29,6 +29,15 @@ pub struct AuditEvent {
     pub actor: String,
     /// Non-secret detail (an error code, a field name).
     pub detail: Option<String>,
+    /// Hand-outs: the pid of the process that asked (the agent's peer, or the command itself
+    /// on the direct path).
+    pub pid: Option<i64>,
+    /// Hand-outs: that process's executable (`/proc/PID/exe`).
+    pub program: Option<String>,
+    /// Hand-outs: its parent's executable (the tool behind a helper or a script).
+    pub parent_program: Option<String>,
+    /// Hand-outs: the tool the credential was for (`token`, `env`, `git`...).
+    pub tool: Option<String>,
 }
 
 /// Appends an event on the vault's connection, as the vault's actor.
@@ -67,6 +76,36 @@ pub(crate) fn record_on(
     Ok(())
 }
 
+/// Records a hand-out with who asked for it (docs/agent.md): the requester's pid and programs
+/// and the tool, besides what [`record_on`] writes.
+pub(crate) fn record_hand_out_on(
+    conn: &Connection,
+    actor: Actor,
+    connection_id: &str,
+    detail: Option<&str>,
+    who: &crate::vault::HandOutContext,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_events (at, connection_id, action, actor, detail, subject, pid,
+                                   program, parent_program, tool)
+         VALUES (?1, ?2, 'token.handed_out', ?3, ?4,
+           (SELECT provider_id || ':' || account
+                   || CASE WHEN instance = '' THEN '' ELSE ' at ' || instance END
+            FROM connections WHERE id = ?2), ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        crate::clock::now(),
+        connection_id,
+        actor.as_str(),
+        detail,
+        who.requester.pid,
+        who.requester.program,
+        who.requester.parent_program,
+        who.tool,
+    ])?;
+    Ok(())
+}
+
 /// Which audit events to read.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery<'a> {
@@ -92,7 +131,8 @@ impl Vault {
     /// Audit events, newest first, filtered as asked.
     pub fn audit_query(&self, q: &AuditQuery<'_>) -> Result<Vec<AuditEvent>> {
         let mut stmt = self.conn().prepare(
-            "SELECT id, at, connection_id, action, actor, detail, subject FROM audit_events
+            "SELECT id, at, connection_id, action, actor, detail, subject, pid, program,
+                    parent_program, tool FROM audit_events
              WHERE (?1 IS NULL OR connection_id = ?1) AND (?2 IS NULL OR at >= ?2)
              ORDER BY id DESC LIMIT ?3",
         )?;
@@ -111,6 +151,10 @@ impl Vault {
                     actor: r.get(4)?,
                     detail: r.get(5)?,
                     subject: r.get(6)?,
+                    pid: r.get(7)?,
+                    program: r.get(8)?,
+                    parent_program: r.get(9)?,
+                    tool: r.get(10)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

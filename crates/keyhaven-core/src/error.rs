@@ -71,7 +71,7 @@ pub enum Error {
     /// The vault is passphrase-protected and no passphrase could be asked for.
     #[error(
         "the vault at {path} is protected by a passphrase: run on a terminal to be asked for it, \
-         or pass --passphrase-file FILE"
+         pass --passphrase-file FILE, or run `keyhaven unlock` once"
     )]
     PassphraseRequired {
         /// The vault file.
@@ -152,6 +152,14 @@ pub enum Error {
     /// "Lock").
     #[error("the vault is locked: unlock it first")]
     VaultLocked,
+
+    /// The agent could not be started, reached or used for what was asked (`keyhaven unlock`,
+    /// `lock`, the desktop app hosting it). Hand-outs never see this: they use the direct path.
+    #[error("{reason}")]
+    Agent {
+        /// What went wrong, and what to do.
+        reason: String,
+    },
 
     /// The vault's metadata file is missing or unreadable while the vault file exists, or the
     /// other way round.
@@ -510,6 +518,7 @@ classify! {
     AlreadyInitialized => "already_initialized", bad;
     NotInitialized => "not_initialized", env;
     VaultLocked => "vault_locked", env;
+    Agent => "agent_unavailable", env;
     BadMetadata => "bad_metadata", env;
     Io => "io", env;
     Database => "database", env;

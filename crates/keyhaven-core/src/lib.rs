@@ -4,6 +4,8 @@
 //! over this crate; if both need a behaviour, it lives here, once.
 //!
 //! Where to find things:
+//! - [`agent`]: the session agent: one unlocked vault answering hand-outs over a UNIX socket
+//!   (docs/agent.md).
 //! - [`vault`]: the encrypted SQLCipher store, its key sources (OS keychain, passphrase),
 //!   schema migrations and rekey. Start at [`Vault::open`].
 //! - [`catalog`]: the embedded provider catalog, templates, discovery.
@@ -29,6 +31,7 @@
 
 #![deny(missing_docs)]
 
+pub mod agent;
 pub mod audit;
 pub mod catalog;
 pub mod clock;
@@ -53,4 +56,6 @@ pub mod vault;
 pub use error::{Error, HttpFailure, Result, VerifyClass};
 pub use hardening::harden_process;
 pub use paths::DataDir;
-pub use vault::{Actor, KeyChoice, NoPassphrase, PassphrasePurpose, PassphraseSource, Vault};
+pub use vault::{
+    Actor, GivenPassphrase, KeyChoice, NoPassphrase, PassphrasePurpose, PassphraseSource, Vault,
+};

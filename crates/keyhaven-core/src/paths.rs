@@ -10,17 +10,19 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// The application identifier; also the directory name under the platform data dir.
-pub const APP_IDENTIFIER: &str = "dev.keyhaven";
+/// The rule itself lives in keyhaven-ipc (the front binary resolves the vault without core).
+fn data_dir_error(e: keyhaven_ipc::paths::DataDirError) -> Error {
+    match e {
+        keyhaven_ipc::paths::DataDirError::Relative(path) => Error::BadInput(format!(
+            "{HOME_ENV} must be an absolute path, not {:?}: a relative one would name a \
+             different vault in each directory",
+            path.display().to_string()
+        )),
+        keyhaven_ipc::paths::DataDirError::NoPlatformDir => Error::NoDataDir,
+    }
+}
 
-/// Environment variable that overrides the data directory.
-pub const HOME_ENV: &str = "KEYHAVEN_HOME";
-
-/// File name of the encrypted database inside the data directory.
-pub const VAULT_FILE: &str = "vault.db";
-
-/// File name of the vault's plaintext metadata (key source, KDF salt and parameters).
-pub const META_FILE: &str = "vault.meta.json";
+pub use keyhaven_ipc::paths::{APP_IDENTIFIER, HOME_ENV, META_FILE, VAULT_FILE};
 
 /// The data directory holding one vault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,27 +34,16 @@ impl DataDir {
     /// A relative `KEYHAVEN_HOME` is refused: resolved against the current directory it would
     /// name another vault in every directory a command runs from.
     pub fn from_env() -> Result<Self> {
-        match std::env::var_os(HOME_ENV) {
-            Some(home) if !home.is_empty() => {
-                let path = PathBuf::from(home);
-                if path.is_relative() {
-                    return Err(Error::BadInput(format!(
-                        "{HOME_ENV} must be an absolute path, not {:?}: a relative one would \
-                         name a different vault in each directory",
-                        path.display().to_string()
-                    )));
-                }
-                Ok(DataDir(path))
-            }
-            _ => Self::platform_default(),
-        }
+        keyhaven_ipc::paths::data_dir()
+            .map(DataDir)
+            .map_err(data_dir_error)
     }
 
     /// The platform app-data directory for `dev.keyhaven`, ignoring `KEYHAVEN_HOME`.
     pub fn platform_default() -> Result<Self> {
-        dirs::data_dir()
-            .map(|d| DataDir(d.join(APP_IDENTIFIER)))
-            .ok_or(Error::NoDataDir)
+        keyhaven_ipc::paths::platform_data_dir()
+            .map(DataDir)
+            .map_err(data_dir_error)
     }
 
     /// A specific directory.

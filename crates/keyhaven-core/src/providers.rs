@@ -259,6 +259,9 @@ impl Vault {
         if let Some(def) = self.custom_provider(&id)? {
             return Ok(def);
         }
+        if let Some(def) = Catalog::builtin_provider(&id)? {
+            return Ok(def);
+        }
         let catalog = Catalog::builtin()?;
         match catalog.get(&id) {
             Some(def) => Ok(def.clone()),
@@ -732,11 +735,7 @@ pub(crate) fn check_custom(id: &str, def: &ProviderDef) -> Result<(), String> {
     if def.id != id {
         return Err(format!("it names itself {:?}", def.id));
     }
-    if Catalog::builtin()
-        .map_err(|e| e.to_string())?
-        .get(id)
-        .is_some()
-    {
+    if Catalog::has_builtin(id) {
         return Err(format!("{id} is a catalog provider's id"));
     }
     if !matches!(

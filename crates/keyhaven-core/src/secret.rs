@@ -39,6 +39,21 @@ impl VaultKey {
         Some(Self::from_bytes(&bytes))
     }
 
+    /// Locks the key's page in RAM (`mlock`) so it never reaches swap. Best effort: a
+    /// `RLIMIT_MEMLOCK` of zero makes it a no-op, logged.
+    pub(crate) fn lock_in_memory(&self) {
+        #[cfg(unix)]
+        {
+            let bytes = self.0.expose_secret();
+            // SAFETY: the pointer and length describe the key's own heap allocation, which
+            // lives as long as `self`; mlock only changes the pages' paging policy.
+            let rc = unsafe { libc::mlock(bytes.as_ptr().cast(), bytes.len()) };
+            if rc != 0 {
+                tracing::debug!("could not mlock the vault key");
+            }
+        }
+    }
+
     /// The hex form stored in the keychain.
     pub(crate) fn to_hex(&self) -> Zeroizing<String> {
         Zeroizing::new(hex::encode(self.0.expose_secret()))

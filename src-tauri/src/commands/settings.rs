@@ -202,6 +202,8 @@ pub(crate) fn rekey(
         confirm_keychain()?;
         state.with_vault(|v| v.rekey(&mut NewPassphrase(None), &mut |_| {}))?;
     }
+    // The hosted agent's handle has the old key: it takes a new one from the re-keyed vault.
+    state.refresh_agent();
     Ok(())
 }
 

@@ -235,5 +235,5 @@ export function auditEvents(): AuditEvent[] {
     [-86400 * 5, null, 'vault.exported', 'cli', '/home/alice/keyhaven-backup.age'],
     [-86400 * 21, null, 'vault.created', 'desktop', null],
   ];
-  return rows.map(([at, conn, action, actor, detail], i) => ({ id: 100 - i, at: iso(at), connection_id: conn, subject: null, action, actor, detail }));
+  return rows.map(([at, conn, action, actor, detail], i) => ({ id: 100 - i, at: iso(at), connection_id: conn, subject: null, action, actor, detail, pid: null, program: null, parent_program: null, tool: null }));
 }

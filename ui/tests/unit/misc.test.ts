@@ -57,7 +57,7 @@ describe('monograms', () => {
 
 describe('audit', () => {
   const e = (id: number, action: string, connection_id: string | null): AuditEvent => ({
-    id, at: '2025-03-12T12:00:00Z', action, connection_id, subject: null, actor: 'cli', detail: null,
+    id, at: '2025-03-12T12:00:00Z', action, connection_id, subject: null, actor: 'cli', detail: null, pid: null, program: null, parent_program: null, tool: null,
   });
   const events = [e(1, 'token.refreshed', 'c1'), e(2, 'token.handed_out', 'c2'), e(3, 'token.refreshed', 'c2'), e(4, 'vault.rekeyed', null)];
   it('filters by action and connection', () => {

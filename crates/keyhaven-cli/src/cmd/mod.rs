@@ -1,6 +1,7 @@
 //! The command tree. One file per subcommand, each a clap `Args` struct with a `run` function;
 //! this file only declares the tree, the global options, and dispatches.
 
+mod agent;
 mod audit;
 mod completions;
 mod connect;
@@ -102,6 +103,13 @@ enum Command {
     /// Run a command with connections' credentials in its environment
     /// (`keyhaven exec --with hetzner -- terraform apply`).
     Exec(env::ExecArgs),
+    /// Unlock once: start the agent (or give it the key) so hand-outs need no keychain call and
+    /// no passphrase until it locks.
+    Unlock(agent::UnlockArgs),
+    /// Lock the agent now: it forgets the key.
+    Lock(agent::LockArgs),
+    /// Run the session agent (one per user and vault), or `agent status`.
+    Agent(agent::AgentArgs),
     /// Print the shell completion script for bash, zsh or fish.
     Completions(completions::Args),
     /// Print the keyhaven(1) manual page (roff).
@@ -150,9 +158,25 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Credentials(cmd) => credentials::run(&ctx, cmd),
         Command::Env(args) => env::env(&ctx, args),
         Command::Exec(args) => env::exec(&ctx, args),
+        Command::Unlock(args) => agent::unlock(&ctx, args),
+        Command::Lock(args) => agent::lock(&ctx, args),
+        Command::Agent(args) => agent::run(&ctx, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }
+}
+
+/// Set by `main` when the front binary already asked the agent for this hand-out
+/// (`KEYHAVEN_AGENT_TRIED`): go straight to the direct path.
+static AGENT_TRIED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records what the front binary said (see [`AGENT_TRIED`]).
+pub fn set_agent_tried(tried: bool) {
+    AGENT_TRIED.store(tried, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn agent_tried() -> bool {
+    AGENT_TRIED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// What every command needs from the global options.

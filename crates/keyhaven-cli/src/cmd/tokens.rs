@@ -1,12 +1,11 @@
 //! `keyhaven token CONN`, `keyhaven refresh CONN`, `keyhaven disconnect CONN`: the token
 //! lifecycle over keyhaven-core's `tokens` (refresh exactly once across processes, revocation).
 
-use std::io::Write;
-
 use keyhaven_core::tokens::{self, TokenOptions};
+use keyhaven_core::vault::HandOutContext;
 
 use super::{Ctx, print_json};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 
 /// Arguments of `keyhaven token`.
 #[derive(Debug, clap::Args)]
@@ -55,37 +54,43 @@ pub struct DisconnectArgs {
     json: bool,
 }
 
-/// Prints a valid access token, alone, on stdout.
+/// Prints a valid access token, alone, on stdout: from the agent when one serves this vault
+/// (unless the front binary already asked it), else from the vault directly, after which an
+/// agent is started for the next time (keychain vaults; docs/agent.md, "Who starts it").
 pub fn token(ctx: &Ctx, args: TokenArgs) -> CliResult {
+    if !super::agent_tried() {
+        match keyhaven_ipc::handout::ask_token(
+            &args.conn,
+            args.margin,
+            args.field.as_deref(),
+            "token",
+        ) {
+            Ok(Ok(reply)) => return Ok(keyhaven_ipc::handout::print_token(&reply, args.json)?),
+            Ok(Err(failure)) => return Err(CliError::Agent(failure)),
+            Err(unusable) => tracing::debug!(%unusable, "direct path"),
+        }
+    }
+    keyhaven_core::vault::set_process_lifetime(keyhaven_core::vault::ProcessLifetime::Short);
     let mut vault = ctx.open_vault()?;
-    let conn = vault.find_connection(&args.conn)?;
-    let token = tokens::access_token(
+    vault.set_hand_out_context(HandOutContext {
+        requester: keyhaven_ipc::peer::Requester::this_process(),
+        tool: Some("token".into()),
+    });
+    let out = tokens::hand_out(
         &mut vault,
-        &conn.id,
+        &args.conn,
         TokenOptions {
             margin_secs: args.margin,
             field: args.field,
         },
     )?;
-    if args.json {
-        // Read after the hand-out: a refresh may just have changed expiry and scopes.
-        let after = vault.find_connection(&conn.id)?;
-        let details = vault.connection_details(&conn.id, false)?;
-        let text =
-            zeroize::Zeroizing::new(String::from_utf8_lossy(token.expose_secret()).into_owned());
-        return print_json(&serde_json::json!({
-            "token": text.as_str(),
-            "token_type": details.token_type,
-            "expires_at": after.expires_at,
-            "scopes": after.scopes,
-            "id": after.id,
-            "provider": after.provider,
-            "account": after.account,
-        }));
+    let keychain = !vault.uses_passphrase();
+    drop(vault);
+    keyhaven_ipc::handout::print_token(&out.into_reply(), args.json)?;
+    if keychain && let Ok(exe) = std::env::current_exe() {
+        let dir = keyhaven_core::DataDir::from_env()?;
+        keyhaven_core::agent::start::on_demand(&exe, &keyhaven_ipc::paths::socket_path(), &dir);
     }
-    let mut out = std::io::stdout().lock();
-    out.write_all(token.expose_secret())?;
-    out.write_all(b"\n")?;
     Ok(())
 }
 

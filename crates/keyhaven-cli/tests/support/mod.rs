@@ -34,6 +34,9 @@ pub struct Session {
     /// Seconds the clock of the keyhaven processes started from here is ahead of real time
     /// (`KEYHAVEN_TEST_TIME_OFFSET`, debug builds): tests move time instead of sleeping.
     time_offset: std::cell::Cell<i64>,
+    /// Whether commands may use and start an agent (off by default: every other test is about
+    /// the direct path, and an agent would keep its own clock; `tests/agent.rs` turns it on).
+    agent: std::cell::Cell<bool>,
 }
 
 impl Session {
@@ -85,6 +88,7 @@ impl Session {
             bus_pid,
             keyring_running: false,
             time_offset: std::cell::Cell::new(0),
+            agent: std::cell::Cell::new(false),
         }
     }
 
@@ -186,7 +190,78 @@ impl Session {
                 self.time_offset.get().to_string(),
             )
             .stdin(Stdio::null());
+        if !self.agent.get() {
+            c.env("KEYHAVEN_NO_AGENT", "1");
+        }
         c
+    }
+
+    /// Both programs (`keyhaven` and the `keyhaven-main` it execs), linked or copied where
+    /// `nobody` can run them: the build directory may be under a home `nobody` cannot enter.
+    /// Returns the front binary's path.
+    pub fn bins_for_nobody(&self) -> PathBuf {
+        let bin = self.tmp.path().join("bin");
+        if !bin.join("keyhaven-main").exists() {
+            fs::create_dir_all(&bin).unwrap();
+            for name in ["keyhaven", "keyhaven-main"] {
+                let from = keyhaven_bin().with_file_name(name);
+                let to = bin.join(name);
+                if fs::hard_link(&from, &to).is_err() {
+                    fs::copy(&from, &to).unwrap();
+                }
+                set_mode(&to, 0o755);
+            }
+        }
+        set_mode(self.tmp.path(), 0o755);
+        set_mode(&bin, 0o755);
+        bin.join("keyhaven")
+    }
+
+    /// Lets commands use and start the agent (socket under this session's runtime dir).
+    pub fn enable_agent(&self) {
+        self.agent.set(true);
+    }
+
+    /// The agent socket of this session (`$XDG_RUNTIME_DIR/keyhaven/agent.sock`).
+    pub fn agent_socket(&self) -> PathBuf {
+        self.tmp.path().join("run/keyhaven/agent.sock")
+    }
+
+    /// `keyhaven agent status --json`, parsed.
+    pub fn agent_status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.kh_ok(&["agent", "status", "--json"])).unwrap()
+    }
+
+    /// Waits (up to 10 s) until `agent status` satisfies `pred`, and returns that status.
+    pub fn wait_agent(
+        &self,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let st = self.agent_status();
+            if pred(&st) {
+                return st;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "agent never {what}: {st}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Sends one request to this session's agent and returns its reply line (parsed).
+    pub fn agent_request(&self, request: &keyhaven_ipc::wire::Request) -> serde_json::Value {
+        let agent = keyhaven_ipc::client::connect(&self.agent_socket()).expect("an agent answers");
+        match agent
+            .ask::<serde_json::Value>(request, std::time::Duration::from_secs(30))
+            .expect("the agent replies")
+        {
+            Ok(v) => v,
+            Err(f) => serde_json::json!({ "error": { "code": f.code, "message": f.message } }),
+        }
     }
 
     /// Moves the clock of every keyhaven process started from now on `secs` seconds ahead (the
@@ -296,6 +371,21 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        // An agent of this session stops before its directory goes (it would exit by itself
+        // within a second of the vault file going, but could race the directory's removal).
+        if let Ok(agent) = keyhaven_ipc::client::connect(&self.agent_socket()) {
+            let pid = agent.hello.pid;
+            let _ = agent.ask::<serde_json::Value>(
+                &keyhaven_ipc::wire::Request::Shutdown,
+                std::time::Duration::from_secs(5),
+            );
+            for _ in 0..100 {
+                if !Path::new(&format!("/proc/{pid}")).exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
         // gnome-keyring-daemon exits when its bus goes away.
         let _ = Command::new("kill").arg(self.bus_pid.to_string()).status();
     }

@@ -26,6 +26,9 @@ use crate::error::{Error, Result};
 
 static PROVIDERS_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/providers");
 
+/// Set once [`BUILTIN`] has been built (`LazyLock::get` needs a newer Rust than our MSRV).
+static BUILTIN_LOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 static BUILTIN: LazyLock<Result<Catalog, String>> = LazyLock::new(|| {
     let mut providers = BTreeMap::new();
     for file in PROVIDERS_DIR.files() {
@@ -50,6 +53,7 @@ static BUILTIN: LazyLock<Result<Catalog, String>> = LazyLock::new(|| {
         }
         providers.insert(def.id.clone(), def);
     }
+    BUILTIN_LOADED.store(true, std::sync::atomic::Ordering::Release);
     Ok(Catalog { providers })
 });
 
@@ -65,6 +69,39 @@ impl Catalog {
         BUILTIN
             .as_ref()
             .map_err(|e| Error::Catalog { reason: e.clone() })
+    }
+
+    /// Whether the embedded catalog has a provider `id`, without parsing the catalog (a file
+    /// per provider, named by its id: checked when the catalog loads).
+    pub fn has_builtin(id: &str) -> bool {
+        PROVIDERS_DIR.get_file(format!("{id}.toml")).is_some()
+    }
+
+    /// One embedded provider, parsed and validated alone: the hand-out path needs one
+    /// definition, not all of them (parsing and validating every file, patterns compiled, costs
+    /// milliseconds a `keyhaven token` would pay on each call). Once the whole catalog is
+    /// loaded, its copy is used.
+    pub fn builtin_provider(id: &str) -> Result<Option<ProviderDef>> {
+        if BUILTIN_LOADED.load(std::sync::atomic::Ordering::Acquire)
+            && let Ok(full) = &*BUILTIN
+        {
+            return Ok(full.get(id).cloned());
+        }
+        let Some(file) = PROVIDERS_DIR.get_file(format!("{id}.toml")) else {
+            return Ok(None);
+        };
+        let text = file.contents_utf8().ok_or_else(|| Error::Catalog {
+            reason: format!("{id}.toml: not UTF-8"),
+        })?;
+        let def = ProviderDef::from_toml(text).map_err(|e| Error::Catalog {
+            reason: format!("{id}.toml: {e}"),
+        })?;
+        if def.id != id {
+            return Err(Error::Catalog {
+                reason: format!("{id}.toml: id {:?} differs from the file name", def.id),
+            });
+        }
+        Ok(Some(def))
     }
 
     /// A provider by id.

@@ -246,7 +246,9 @@ impl Vault {
 
     /// Every connection, without secrets, ordered by provider then account.
     pub fn list_connections(&self) -> Result<Vec<ConnectionSummary>> {
-        let mut stmt = self.conn().prepare(&format!(
+        // Cached: `PROVIDER` and `PROVIDER:ACCOUNT` are resolved through this list on every
+        // hand-out (the agent's hot path).
+        let mut stmt = self.conn().prepare_cached(&format!(
             "{SUMMARY_SELECT} ORDER BY provider_id, account, instance"
         ))?;
         let rows = stmt
@@ -260,11 +262,8 @@ impl Vault {
     pub fn connection_summary(&self, id: &str) -> Result<Option<ConnectionSummary>> {
         Ok(self
             .conn()
-            .query_row(
-                &format!("{SUMMARY_SELECT} WHERE id = ?1"),
-                [id],
-                summary_row,
-            )
+            .prepare_cached(&format!("{SUMMARY_SELECT} WHERE id = ?1"))?
+            .query_row([id], summary_row)
             .optional()?)
     }
 

@@ -245,27 +245,8 @@ mod tests {
 
     #[test]
     fn a_github_oauth_connection_gives_gh_token_and_is_audited() {
-        use crate::connections::{FieldValue, NewConnection};
         let (_tmp, mut vault) = crate::vault::test_vault();
-        let id = vault
-            .save_connection(NewConnection {
-                provider_id: "github".into(),
-                account: "octocat".into(),
-                auth_mode: crate::catalog::AuthMode::Oauth2,
-                scopes_requested: vec![],
-                scopes_granted: vec![],
-                token_type: Some("bearer".into()),
-                expires_at: None,
-                extra: serde_json::json!({}),
-                vars: Default::default(),
-                issued_with: Default::default(),
-                defaulted: Default::default(),
-                fields: vec![(
-                    "access_token".into(),
-                    FieldValue::Secret(crate::secret::SecretBytes::from("gho_abc".to_string())),
-                )],
-            })
-            .unwrap();
+        let id = crate::vault::test_github_connection(&mut vault, "octocat", None, "gho_abc");
         let vars = environment(&mut vault, &id, "env").unwrap();
         let names: Vec<&str> = vars.iter().map(|v| v.name()).collect();
         assert_eq!(names, ["GH_TOKEN", "GITHUB_TOKEN"]);

@@ -35,7 +35,7 @@ mod snapshot;
 /// Decoding JWTs for display lives in [`crate::inspect`]; reachable here as before.
 pub use crate::inspect;
 pub use due::{Due, DueReason, due, refresh_due};
-pub use handout::{TokenOptions, access_token};
+pub use handout::{HandOut, HandOutCache, TokenOptions, Unrecorded, access_token, hand_out};
 pub use refresh::refresh;
 pub use revoke::{
     DisconnectReport, PendingRevocation, RetryReport, disconnect, pending_revocations,

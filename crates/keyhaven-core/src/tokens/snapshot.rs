@@ -27,6 +27,24 @@ impl Snapshot {
             })
     }
 
+    /// Until when (Unix seconds) the stored token stays fresh by `margin`: `i64::MAX` without
+    /// expiry, `i64::MIN` without a token. The same rule as [`Snapshot::is_fresh`].
+    pub(super) fn fresh_until(&self, margin: Margin) -> i64 {
+        if !self.has_access_token {
+            return i64::MIN;
+        }
+        match self.expires_at {
+            None => i64::MAX,
+            Some(e) => {
+                let m = match margin {
+                    Margin::Asked(m) => m,
+                    Margin::Default(m) => effective_margin(m, e, self.updated_at),
+                };
+                e.saturating_sub(m)
+            }
+        }
+    }
+
     /// A machine grant (client credentials, password): renewed by running the grant again.
     pub(super) fn is_machine(&self) -> bool {
         self.auth_mode.is_machine()

@@ -60,12 +60,35 @@ pub(crate) fn silence_sqlcipher_log(conn: &Connection) {
     let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
 }
 
+/// How long this process keeps vault connections open; decided once, at start-up, by the front
+/// end ([`crate::vault::set_process_lifetime`]).
+static SHORT_LIVED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See [`crate::vault::ProcessLifetime`].
+pub(crate) fn set_short_lived(short: bool) {
+    SHORT_LIVED.store(short, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub(crate) fn short_lived() -> bool {
+    SHORT_LIVED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    // SEC-25: wipe SQLCipher's buffers on free (off by default since SQLCipher 4.5).
-    let _: String = conn
-        .query_row("PRAGMA cipher_memory_security = ON", [], |r| r.get(0))
-        .unwrap_or_default();
+    // Room for every statement of the hand-out path (the agent runs it on one connection for
+    // hours): compiling a statement again costs more than running it.
+    conn.set_prepared_statement_cache_capacity(64);
+    // SEC-25: a process that keeps the vault open (the agent, the desktop app) has SQLCipher
+    // wipe and mlock its buffers; a command that exits within milliseconds does not, because
+    // its memory goes back to the kernel (which clears it) at exit and the ~970 mlock/munlock
+    // calls cost it 2 ms (docs/agent.md, "Memory security"). The setting is process-wide in
+    // SQLCipher and sticky once on, so it is decided once per process.
+    let pragma = if short_lived() {
+        "PRAGMA cipher_memory_security = OFF"
+    } else {
+        "PRAGMA cipher_memory_security = ON"
+    };
+    let _: String = conn.query_row(pragma, [], |r| r.get(0)).unwrap_or_default();
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, "vault is not in WAL mode");
@@ -76,6 +99,29 @@ fn configure(conn: &Connection) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Leaves the WAL in place when this connection closes, instead of checkpointing it into the
+/// database and deleting it (4 fsyncs). For the hand-out of a short-lived command: its audit
+/// row waits in the WAL until a checkpoint. A crash loses nothing: the WAL is replayed on the
+/// next open.
+///
+/// The WAL is kept short, though (`wal_autocheckpoint` of [`HAND_OUT_WAL_PAGES`]): the first
+/// connection to open a vault whose WAL was left behind rebuilds the WAL index by reading the
+/// whole WAL, so a WAL grown to SQLite's default 1000 pages made every later call slower
+/// (measured: +5 ms at a few hundred frames) than the fsyncs it saved. With a short WAL, one
+/// hand-out in about ten checkpoints (on commit, passive, with its fsyncs), the rest pay none.
+pub(crate) fn keep_wal_on_close(conn: &Connection) {
+    if short_lived() {
+        let _ = conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        );
+        let _ = conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {HAND_OUT_WAL_PAGES}"));
+    }
+}
+
+/// The WAL length, in pages, at which a short-lived command's commit checkpoints.
+const HAND_OUT_WAL_PAGES: u32 = 24;
 
 /// True when SQLCipher says the page could not be authenticated/decrypted.
 pub(crate) fn is_not_authentic(e: &rusqlite::Error) -> bool {

@@ -32,6 +32,26 @@ use meta::{KeySpec, VaultMeta};
 
 pub use rekey::RekeyStep;
 
+/// How long this process keeps the vault open, which decides two trade-offs (docs/agent.md):
+/// SQLCipher's memory wiping and whether a hand-out checkpoints the WAL when it closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessLifetime {
+    /// A command that exits within milliseconds (`keyhaven token` on the direct path).
+    Short,
+    /// The agent and the desktop app (the default).
+    Long,
+}
+
+/// Declares this process's [`ProcessLifetime`]; call it before opening the vault.
+pub fn set_process_lifetime(lifetime: ProcessLifetime) {
+    db::set_short_lived(lifetime == ProcessLifetime::Short);
+}
+
+/// Whether the vault in `dir` is a passphrase vault (from its metadata; no key needed).
+pub fn uses_passphrase(dir: &DataDir) -> Result<bool> {
+    Ok(VaultMeta::read(&dir.meta_file())?.key.is_passphrase())
+}
+
 /// Who is acting on the vault; recorded in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,6 +60,9 @@ pub enum Actor {
     Cli,
     /// The desktop app.
     Desktop,
+    /// The agent (`keyhaven agent`, or the agent the desktop app hosts), answering a hand-out
+    /// for another process.
+    Agent,
 }
 
 impl Actor {
@@ -47,6 +70,7 @@ impl Actor {
         match self {
             Actor::Cli => "cli",
             Actor::Desktop => "desktop",
+            Actor::Agent => "agent",
         }
     }
 }
@@ -77,6 +101,20 @@ pub trait PassphraseSource {
     fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<Option<Passphrase>>;
 }
 
+/// A [`PassphraseSource`] holding at most one passphrase, given for unlocking (the desktop's
+/// unlock form, the agent's `unlock` request). It has none for a new vault or a rekey.
+#[derive(Debug, Default)]
+pub struct GivenPassphrase(pub Option<Passphrase>);
+
+impl PassphraseSource for GivenPassphrase {
+    fn passphrase(&mut self, purpose: PassphrasePurpose) -> Result<Option<Passphrase>> {
+        Ok(match purpose {
+            PassphrasePurpose::Unlock => self.0.take(),
+            PassphrasePurpose::NewVault | PassphrasePurpose::Rekey => None,
+        })
+    }
+}
+
 /// A [`PassphraseSource`] that never has one: for keychain vaults in non-interactive code.
 #[derive(Debug, Default)]
 pub struct NoPassphrase;
@@ -96,6 +134,18 @@ pub struct Vault {
     /// The key this handle opened with, for [`Vault::reopen`]. SQLCipher holds it in memory for
     /// as long as the connection is open anyway; this copy is zeroized on drop like it.
     key: std::sync::Arc<crate::secret::VaultKey>,
+    /// Who the next hand-outs are for, written into their audit rows.
+    hand_out: HandOutContext,
+}
+
+/// Who a hand-out is for, recorded in its audit row (docs/agent.md): the process that asked and
+/// its parent, and the tool the credential was shaped for.
+#[derive(Debug, Clone, Default)]
+pub struct HandOutContext {
+    /// The asking process.
+    pub requester: keyhaven_ipc::peer::Requester,
+    /// `token`, `env`, `exec`, `git`...
+    pub tool: Option<String>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -219,7 +269,30 @@ impl Vault {
             meta: self.meta.clone(),
             actor,
             key: self.key.clone(),
+            hand_out: HandOutContext::default(),
         })
+    }
+
+    /// Says who the following hand-outs are for (the agent sets it per request; a command on
+    /// the direct path sets itself).
+    pub fn set_hand_out_context(&mut self, context: HandOutContext) {
+        self.hand_out = context;
+    }
+
+    /// Who the following hand-outs are for.
+    pub(crate) fn hand_out_context(&self) -> &HandOutContext {
+        &self.hand_out
+    }
+
+    /// The vault's random id (from its metadata).
+    pub fn vault_id(&self) -> &str {
+        &self.meta.vault_id
+    }
+
+    /// Keeps this handle's key copy out of swap (`mlock`), for a process that holds it long:
+    /// the agent. Best effort; the key is zeroized on drop either way.
+    pub fn lock_key_in_memory(&self) {
+        self.key.lock_in_memory();
     }
 
     /// The actor recorded in audit events.
@@ -355,6 +428,36 @@ pub(crate) fn test_vault() -> (tempfile::TempDir, Vault) {
     let vault =
         Vault::init(&dir, KeyChoice::Passphrase, &mut Pass, Actor::Cli).expect("test vault");
     (tmp, vault)
+}
+
+/// A GitHub connection (OAuth, bearer, no expiry) holding `token`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_github_connection(
+    vault: &mut Vault,
+    account: &str,
+    expires_at: Option<i64>,
+    token: &str,
+) -> String {
+    use crate::connections::{FieldValue, NewConnection};
+    vault
+        .save_connection(NewConnection {
+            provider_id: "github".into(),
+            account: account.into(),
+            auth_mode: crate::catalog::AuthMode::Oauth2,
+            scopes_requested: vec!["repo".into()],
+            scopes_granted: vec!["repo".into()],
+            token_type: Some("bearer".into()),
+            expires_at,
+            extra: serde_json::json!({}),
+            vars: Default::default(),
+            issued_with: Default::default(),
+            defaulted: Default::default(),
+            fields: vec![(
+                "access_token".into(),
+                FieldValue::Secret(crate::secret::SecretBytes::from(token.to_string())),
+            )],
+        })
+        .expect("test connection")
 }
 
 #[cfg(test)]

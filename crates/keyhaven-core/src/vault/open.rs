@@ -175,6 +175,7 @@ fn open_inner(
                     meta,
                     actor,
                     key: std::sync::Arc::new(key),
+                    hand_out: Default::default(),
                 });
             }
             Err(OpenFailure::NotAuthentic) => outcome.key_ok_db_failed = true,

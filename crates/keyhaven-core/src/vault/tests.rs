@@ -6,8 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use super::*;
-use crate::connections::{FieldValue, NewConnection};
-use crate::secret::{Passphrase, SecretBytes};
+use crate::secret::Passphrase;
 
 const CANARY_TOKEN: &str = "CANARY-at-rest-4b1d9e77c0a2-access-token";
 const CANARY_PASS: &str = "CANARY-passphrase-9d2f";
@@ -45,24 +44,7 @@ fn sha256(path: &Path) -> Vec<u8> {
 }
 
 fn store_canary(v: &mut Vault) -> String {
-    v.save_connection(NewConnection {
-        provider_id: "github".into(),
-        account: "octocat".into(),
-        auth_mode: crate::catalog::AuthMode::Oauth2,
-        scopes_requested: vec!["repo".into()],
-        scopes_granted: vec!["repo".into()],
-        token_type: Some("bearer".into()),
-        expires_at: Some(2_000_000_000),
-        extra: serde_json::json!({}),
-        vars: Default::default(),
-        issued_with: Default::default(),
-        defaulted: Default::default(),
-        fields: vec![(
-            "access_token".into(),
-            FieldValue::Secret(SecretBytes::from(CANARY_TOKEN.to_string())),
-        )],
-    })
-    .unwrap()
+    super::test_github_connection(v, "octocat", Some(2_000_000_000), CANARY_TOKEN)
 }
 
 /// Every file under `dir`, recursively, with its bytes.

@@ -101,7 +101,24 @@ actor: string,
 /**
  * Non-secret detail (an error code, a field name).
  */
-detail: string | null, };
+detail: string | null, 
+/**
+ * Hand-outs: the pid of the process that asked (the agent's peer, or the command itself
+ * on the direct path).
+ */
+pid: number | null, 
+/**
+ * Hand-outs: that process's executable (`/proc/PID/exe`).
+ */
+program: string | null, 
+/**
+ * Hand-outs: its parent's executable (the tool behind a helper or a script).
+ */
+parent_program: string | null, 
+/**
+ * Hand-outs: the tool the credential was for (`token`, `env`, `git`...).
+ */
+tool: string | null, };
 
 /**
  * How a provider authenticates.
@@ -777,6 +794,7 @@ export const ERROR_CODES = [
   'already_initialized',
   'not_initialized',
   'vault_locked',
+  'agent_unavailable',
   'bad_metadata',
   'io',
   'database',
