@@ -119,6 +119,13 @@ impl AppState {
         self.data_dir.clone()
     }
 
+    /// Before a rekey: the hosted agent closes its handle (the rekey needs the vault alone).
+    pub fn pause_agent(&self) {
+        if let Some(agent) = lock(&self.agent).as_ref() {
+            agent.lock(keyhaven_core::agent::LockReason::KeyChanged);
+        }
+    }
+
     /// After a rekey: the agent forgets its handle (the old key) and gets one with the new key.
     pub fn refresh_agent(&self) {
         // The slot first, then the agent: the order `with_vault` takes them in.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use keyhaven_ipc::wire::Request;
 
-use crate::support::oauth::{AuthServer, Flow, wait_child};
+use crate::support::oauth::{AuthServer, Flow, same_token_from_all};
 use crate::support::{Session, assert_fails, is_root, keyhaven_bin};
 
 /// A keychain vault with one OAuth connection (`testas`), agent allowed.
@@ -667,17 +667,8 @@ fn ten_concurrent_tokens_with_the_agent_and_five_without_refresh_exactly_once() 
         }
         c.spawn().unwrap()
     };
-    let procs: Vec<_> = (0..15).map(|i| spawn(i % 3 == 2)).collect();
-    let outs: Vec<_> = procs.into_iter().map(|p| wait_child(p, 60)).collect();
-    for o in &outs {
-        assert!(o.status.success(), "{o:?}");
-    }
-    let tokens: Vec<String> = outs
-        .iter()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .collect();
-    assert!(tokens.iter().all(|t| t == &tokens[0]), "{tokens:?}");
-    assert_ne!(tokens[0], original);
+    let token = same_token_from_all((0..15).map(|i| spawn(i % 3 == 2)).collect());
+    assert_ne!(token, original);
     let stats = f.server.stats();
     assert_eq!(
         f.server.token_requests("refresh_token") - before,
@@ -721,4 +712,20 @@ fn agent_command_errors_are_one_line() {
     let st = s.agent_status();
     assert_eq!(st["running"], false);
     assert_eq!(st["socket"], s.agent_socket().to_str().unwrap());
+}
+
+#[test]
+fn a_rekey_while_the_agent_runs_locks_it_and_unlock_takes_the_new_key() {
+    let (f, id) = flow();
+    let s = &f.s;
+    s.kh_ok(&["unlock"]);
+    let out = s.kh(&["vault", "rekey"]);
+    assert!(out.status.success(), "the agent lets go of the vault: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the agent was locked for the rekey"));
+    let st = s.agent_status();
+    assert_eq!(st["locked"], true, "{st}");
+    s.kh_ok(&["unlock"]);
+    assert_eq!(s.agent_status()["locked"], false);
+    assert_eq!(s.kh_ok(&["token", &id]).trim(), f.access_token(&id));
+    assert_eq!(newest_first(hand_outs(s))[0]["actor"], "agent");
 }

@@ -37,19 +37,8 @@ fn ten_concurrent_token_processes_refresh_exactly_once() {
                 .unwrap()
         })
         .collect();
-    let outs: Vec<_> = procs.into_iter().map(|p| wait_child(p, 60)).collect();
-    for o in &outs {
-        assert!(o.status.success(), "{o:?}");
-    }
-    let tokens: Vec<String> = outs
-        .iter()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .collect();
-    assert!(
-        tokens.iter().all(|t| t == &tokens[0]),
-        "all ten print the same token"
-    );
-    assert_ne!(tokens[0], original, "a new token");
+    let token = crate::support::oauth::same_token_from_all(procs);
+    assert_ne!(token, original, "a new token");
     let stats = f.server.stats();
     assert_eq!(
         f.server.token_requests("refresh_token") - before,
@@ -58,7 +47,7 @@ fn ten_concurrent_token_processes_refresh_exactly_once() {
     );
     assert_eq!(stats["reuse_detected"], 0, "{stats}");
     assert_eq!(stats["invalid_grant"], 0, "{stats}");
-    let (status, me) = f.server.userinfo(&tokens[0]);
+    let (status, me) = f.server.userinfo(&token);
     assert_eq!(status, 200, "the refreshed token works");
     assert_eq!(me["sub"], "alice");
 }

@@ -190,21 +190,28 @@ pub(crate) fn rekey(
     new: Option<Passphrase>,
     confirm_keychain: impl FnOnce() -> Result<(), CommandError>,
 ) -> Result<(), CommandError> {
-    if state.with_vault(|v| Ok(v.uses_passphrase()))? {
-        let current = current
-            .ok_or_else(|| Error::BadInput("enter the current passphrase to change it".into()))?;
-        let mut source = NewPassphrase(new);
-        state.with_vault(|v| {
-            v.verify_passphrase(&current)?;
-            v.rekey(&mut source, &mut |_| {})
-        })?;
-    } else {
-        confirm_keychain()?;
-        state.with_vault(|v| v.rekey(&mut NewPassphrase(None), &mut |_| {}))?;
-    }
-    // The hosted agent's handle has the old key: it takes a new one from the re-keyed vault.
+    let passphrase_vault = state.with_vault(|v| Ok(v.uses_passphrase()))?;
+    let current = match (passphrase_vault, current) {
+        (true, Some(c)) => Some(c),
+        (true, None) => {
+            return Err(Error::BadInput("enter the current passphrase to change it".into()).into());
+        }
+        (false, _) => {
+            confirm_keychain()?;
+            None
+        }
+    };
+    // A rekey needs the vault to itself: the hosted agent lets go of its handle first, and
+    // takes one from the re-keyed vault (or the unchanged one, if the rekey failed) after.
+    state.pause_agent();
+    let outcome = state.with_vault(|v| {
+        if let Some(current) = &current {
+            v.verify_passphrase(current)?;
+        }
+        v.rekey(&mut NewPassphrase(new), &mut |_| {})
+    });
     state.refresh_agent();
-    Ok(())
+    Ok(outcome?)
 }
 
 /// The keychain rekey confirmation.

@@ -83,9 +83,21 @@ pub fn run(ctx: &Ctx, cmd: VaultCommand) -> CliResult {
         } => {
             let mut vault = ctx.open_vault()?;
             let mut passphrases = ctx.passphrases(new_passphrase_file);
+            // A rekey needs the vault to itself: an agent of this vault lets go of it first
+            // (it locks; the old key it held is useless afterwards anyway).
+            let agent_locked = keyhaven_core::agent::start::lock_ours(
+                &keyhaven_ipc::paths::socket_path(),
+                &keyhaven_core::DataDir::from_env()?,
+            );
             vault.rekey(&mut passphrases, &mut fault_injection)?;
             let status = vault.status()?;
             outln!("Re-keyed the vault; {}.", describe_key(&status.key_source))?;
+            if agent_locked {
+                eprintln!(
+                    "keyhaven: note: the agent was locked for the rekey; `keyhaven unlock` \
+                     unlocks it with the new key"
+                );
+            }
             Ok(())
         }
         VaultCommand::Export {

@@ -348,6 +348,24 @@ pub fn wait_for_file(path: &Path) -> String {
 
 /// Waits for a child with a deadline, killing it on timeout. Its piped stdout and stderr are read
 /// while it runs: a child writing more than a pipe holds (64 KiB) would otherwise block forever.
+/// Waits for concurrent `keyhaven token` processes: every one succeeds and prints the same
+/// token, which is returned.
+pub fn same_token_from_all(procs: Vec<Child>) -> String {
+    let outs: Vec<_> = procs.into_iter().map(|p| wait_child(p, 60)).collect();
+    for o in &outs {
+        assert!(o.status.success(), "{o:?}");
+    }
+    let tokens: Vec<String> = outs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .collect();
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0]),
+        "all print the same token: {tokens:?}"
+    );
+    tokens[0].clone()
+}
+
 pub fn wait_child(mut child: Child, secs: u64) -> Output {
     fn drain(
         pipe: Option<impl std::io::Read + Send + 'static>,

@@ -99,6 +99,20 @@ pub fn other_vault(socket: &Path, their_vault: &str) -> Error {
     }
 }
 
+/// Asks an agent of this vault, if one runs, to lock now (before a rekey, which needs the vault
+/// to itself). True when one was locked.
+pub fn lock_ours(socket: &Path, dir: &DataDir) -> bool {
+    let Found::Ours(agent) = probe(socket, dir) else {
+        return false;
+    };
+    let was_unlocked = !agent.hello.locked;
+    let done = agent.ask::<keyhaven_ipc::wire::DoneReply>(
+        &keyhaven_ipc::wire::Request::Lock,
+        client::CONTROL_TIMEOUT,
+    );
+    was_unlocked && matches!(done, Ok(Ok(_)))
+}
+
 /// After a direct hand-out from a keychain vault: start an agent in the background when none
 /// holds the socket, so the next hand-out is fast. Never fails the command: a problem is only
 /// logged (the command already has its answer).
