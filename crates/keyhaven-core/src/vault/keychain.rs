@@ -77,14 +77,13 @@ impl KeychainItem {
 
     /// Reads the key. A malformed item is reported without its content.
     ///
-    /// On Linux the common case (one unlocked item) is read over a plain Secret Service
-    /// session first ([`plain_session_get`]); anything else (no item, a locked collection, an
-    /// error) goes through the `keyring` store, which maps every case to our errors.
+    /// Through the `keyring` store, whose Secret Service session is Diffie-Hellman. A plain
+    /// session is 6 ms faster per read, and was tried: gnome-keyring 42.1 then aborted (a glib
+    /// `g_error`, `trap int3` in the kernel log) three times in a day of tests and benchmarks,
+    /// and never with DH sessions. A keyring daemon that dies takes every application's secrets
+    /// with it, so the hot path that needs speed is the agent's, which reads the key once
+    /// (docs/agent.md, "The direct path").
     pub(crate) fn get(&self) -> Result<Lookup> {
-        #[cfg(target_os = "linux")]
-        if let Some(key) = plain_session_get(self) {
-            return Ok(Lookup::Found(key));
-        }
         let entry = self.entry(None)?;
         match entry.get_password() {
             Ok(text) => {
@@ -119,36 +118,6 @@ impl KeychainItem {
             Err(e) => Err(map_error(&e)),
         }
     }
-}
-
-/// The key read over a *plain* Secret Service session, `None` unless exactly one unlocked item
-/// matches and holds a well-formed key.
-///
-/// Why plain (docs/agent.md, "The direct path"): the `keyring` store always opens a
-/// Diffie-Hellman session, which costs 6 ms of a 16 ms `keyhaven token` here, and the Secret
-/// Service spec says its transport encryption "is not envisioned to withstand man in the middle
-/// attacks": it keeps the secret out of the bus daemon's buffers, not away from a local process
-/// of the same user, which can call `GetSecret` itself. Writes (init, rekey) still go through
-/// `keyring`, with its DH session; they are rare and not on any hot path.
-#[cfg(target_os = "linux")]
-fn plain_session_get(item: &KeychainItem) -> Option<VaultKey> {
-    use secret_service::EncryptionType;
-    use secret_service::blocking::SecretService;
-    let ss = SecretService::connect(EncryptionType::Plain).ok()?;
-    let attributes = std::collections::HashMap::from([
-        ("service", item.service.as_str()),
-        ("username", item.account.as_str()),
-    ]);
-    let found = ss.search_items(attributes).ok()?;
-    let [only] = found.unlocked.as_slice() else {
-        return None;
-    };
-    if !found.locked.is_empty() {
-        return None;
-    }
-    let secret = Zeroizing::new(only.get_secret().ok()?);
-    let text = std::str::from_utf8(&secret).ok()?;
-    VaultKey::from_hex(text)
 }
 
 /// Maps a keyring error to ours, keeping only secret-free detail.
