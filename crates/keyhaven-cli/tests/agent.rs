@@ -720,7 +720,10 @@ fn a_rekey_while_the_agent_runs_locks_it_and_unlock_takes_the_new_key() {
     let s = &f.s;
     s.kh_ok(&["unlock"]);
     let out = s.kh(&["vault", "rekey"]);
-    assert!(out.status.success(), "the agent lets go of the vault: {out:?}");
+    assert!(
+        out.status.success(),
+        "the agent lets go of the vault: {out:?}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("the agent was locked for the rekey"));
     let st = s.agent_status();
     assert_eq!(st["locked"], true, "{st}");
