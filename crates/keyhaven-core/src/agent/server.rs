@@ -290,6 +290,7 @@ impl Agent {
         self.inner.stop.store(true, Ordering::SeqCst);
         self.inner.bound.remove();
         if let Ok(mut st) = self.inner.state.try_lock() {
+            st.cache.clear();
             st.vault = None;
         }
     }
@@ -311,6 +312,7 @@ impl Agent {
         }
         // Let a request in progress finish with the vault before it is closed.
         let mut st = self.state();
+        st.cache.clear();
         st.vault = None;
     }
 

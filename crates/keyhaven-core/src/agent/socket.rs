@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ pub(crate) fn bind(path: &Path) -> std::result::Result<Bound, BindError> {
         .create(true)
         .truncate(false)
         .write(true)
-        .mode_0600()
+        .mode(0o600)
         .open(&lock_path)
         .map_err(|e| fail(format!("cannot open {}: {e}", lock_path.display())))?;
     // SAFETY: flock on a file descriptor we own; no memory is involved.
@@ -156,18 +156,6 @@ fn check_private_dir(dir: &Path) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// `OpenOptions` with mode 0600, for the lock file.
-trait Mode0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-
-impl Mode0600 for fs::OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.mode(0o600)
-    }
 }
 
 #[cfg(test)]
