@@ -18,6 +18,10 @@ pub enum CliError {
     /// The person declined a confirmation: nothing was changed (exit 1, like apt's "Abort").
     #[error("{0}")]
     Declined(String),
+    /// A tool helper already said what went wrong in its protocol's own form: exit with this
+    /// code and print nothing more.
+    #[error("exit {0}")]
+    Spoken(u8),
 }
 
 impl CliError {
@@ -32,6 +36,7 @@ impl CliError {
         match self {
             CliError::Core(e) if e.is_bad_input() => 2,
             CliError::Agent(f) => f.exit.max(1),
+            CliError::Spoken(code) => *code,
             _ => 1,
         }
     }

@@ -7,7 +7,9 @@
 //! an agent costs about what `oidc-token` does. It understands exactly the command lines it can
 //! answer (`token CONN [--json] [--margin SECS] [--field NAME]`); anything else, any doubt, and
 //! every agent problem, goes to `keyhaven-main`, which parses, reports errors and takes the
-//! direct path as always.
+//! direct path as always. The tools' helpers (`git-credential get`, `kube credential CONN`,
+//! `docker-credential-keyhaven get`..., keyhaven-helpers' `Helper::from_args`) are answered
+//! here the same way: they run on every git, kubectl and docker call.
 
 // The test harness brings its own `main`.
 #![cfg_attr(not(test), no_main)]
@@ -16,6 +18,7 @@ use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
+use keyhaven_helpers::{Helper, Need};
 use keyhaven_ipc::handout;
 
 /// Tells `keyhaven-main` the agent was already asked for this hand-out (so it goes straight to
@@ -43,6 +46,9 @@ fn run() -> u8 {
     let _ = keyhaven_ipc::harden::harden_process();
     let args: Vec<OsString> = std::env::args_os().collect();
     let mut tried = false;
+    if let Some(helper) = Helper::from_args(&args) {
+        return run_helper(&helper, &args);
+    }
     if let Some(token) = TokenLine::parse(&args) {
         tried = true;
         match handout::ask_token(&token.conn, token.margin, token.field.as_deref(), "token") {
@@ -64,6 +70,77 @@ fn run() -> u8 {
         }
     }
     exec_main(&args, tried)
+}
+
+/// A tool's helper (`keyhaven git-credential get`, `docker-credential-keyhaven get`...): the
+/// request parsed and answered here when the agent can; anything the agent cannot answer goes to
+/// `keyhaven-main` with the same stdin (what was read is handed over in a memfd), which answers
+/// from the vault in the same protocol.
+fn run_helper(helper: &Helper, args: &[OsString]) -> u8 {
+    let input = if helper.reads_stdin() {
+        match keyhaven_helpers::read_input() {
+            Ok(i) => i,
+            Err(e) => return helper.fail(&format!("cannot read stdin: {e}"), 1),
+        }
+    } else {
+        Default::default()
+    };
+    let need = match helper.query(&input) {
+        Ok(n) => n,
+        Err(e) => return helper.fail(&e.message, e.exit),
+    };
+    match need {
+        Need::Done => return 0,
+        Need::HandOut(q) => match handout::ask_credential(q.clone()) {
+            Ok(Ok(reply)) => {
+                return match helper.answer(&reply, &q) {
+                    Ok(()) => 0,
+                    Err(e) => helper.fail(&e.message, e.exit),
+                };
+            }
+            Ok(Err(f)) if f.code == keyhaven_ipc::wire::codes::NOT_FOUND => {
+                return helper.not_found(&f.message);
+            }
+            Ok(Err(f)) => return helper.fail(&f.message, f.exit),
+            Err(_) => {}
+        },
+        Need::Erase(q, token) => match handout::ask_erase(q, token) {
+            Ok(Ok(_)) => return 0,
+            Ok(Err(f)) if f.code == keyhaven_ipc::wire::codes::NOT_FOUND => return 0,
+            Ok(Err(f)) => return helper.fail(&f.message, f.exit),
+            Err(_) => {}
+        },
+        Need::List => {}
+    }
+    if helper.reads_stdin()
+        && let Err(e) = replace_stdin(&input)
+    {
+        return helper.fail(&format!("cannot hand the request over: {e}"), 1);
+    }
+    drop(input);
+    exec_main(args, true)
+}
+
+/// Makes fd 0 a memfd holding `bytes` (what this process already read from stdin), so
+/// `keyhaven-main` reads the same request. Memory only, never a file.
+fn replace_stdin(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, Write};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: a plain syscall; the name is a NUL-terminated literal.
+    let fd = unsafe { libc::memfd_create(c"keyhaven-request".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just created and is owned by nothing else.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(bytes)?;
+    file.rewind()?;
+    // dup2 clears close-on-exec on the new descriptor: fd 0 survives the exec.
+    // SAFETY: both descriptors are valid; fd 0 is replaced atomically.
+    if unsafe { libc::dup2(file.as_raw_fd(), 0) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// A `token` command line this program can answer by itself.

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         // SAFETY: the first thing main does, before any thread exists.
         unsafe { std::env::remove_var("KEYHAVEN_AGENT_TRIED") };
     }
-    let cli = match cmd::Cli::try_parse() {
+    let cli = match cmd::Cli::try_parse_from(helper_alias(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => return usage(e),
     };
@@ -42,11 +42,31 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our output went away (`| head`): nothing left to say to anyone.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(error::CliError::Spoken(code)) => ExitCode::from(code),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "keyhaven: error: {e}");
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The command line under its helper names: run as `docker-credential-keyhaven VERB` (the link
+/// `keyhaven setup docker` makes) or `terraform-credentials-keyhaven VERB HOST`, this program is
+/// `keyhaven docker-credential VERB` / `keyhaven terraform-credentials VERB HOST`.
+fn helper_alias(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let name = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    let verb = match name {
+        "docker-credential-keyhaven" => "docker-credential",
+        "terraform-credentials-keyhaven" => "terraform-credentials",
+        _ => return args,
+    };
+    args[0] = "keyhaven".into();
+    args.insert(1, verb.into());
+    args
 }
 
 /// Help and version on stdout (exit 0); a usage error in the same one-line style as every other

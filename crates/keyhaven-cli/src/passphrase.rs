@@ -22,6 +22,9 @@ pub struct CliPassphrases {
     pub file: Option<PathBuf>,
     /// File holding the new passphrase for a rekey.
     pub new_file: Option<PathBuf>,
+    /// Never ask on the terminal (the tools' helpers: a prompt under git or kubectl would
+    /// hang them, or be invisible): without a file, the vault stays locked.
+    pub never_prompt: bool,
 }
 
 impl PassphraseSource for CliPassphrases {
@@ -38,7 +41,7 @@ impl PassphraseSource for CliPassphrases {
                 })?;
                 Passphrase::new(text)?
             }
-            None if std::io::stdin().is_terminal() => prompt(purpose)?,
+            None if !self.never_prompt && std::io::stdin().is_terminal() => prompt(purpose)?,
             None => return Ok(None),
         };
         if is_new && pass.expose_secret().chars().count() < MIN_NEW_LEN {

@@ -14,4 +14,5 @@ mod machine_grants;
 mod passphrase_vault;
 mod provider_trust;
 mod token_lifecycle;
+mod tool_helpers;
 mod vault_errors;

@@ -245,6 +245,23 @@ pub enum Error {
     #[error("{0}")]
     BadInput(String),
 
+    /// A tool helper asked for a host (or registry, profile) no connection answers for: the
+    /// tool then tries elsewhere (git its next helper, docker says "credentials not found").
+    #[error("no connection serves {tool} for {target} (keyhaven setup {tool} CONN ... maps one)")]
+    NotForTool {
+        /// git, docker, terraform, cargo...
+        tool: String,
+        /// The host or registry asked for.
+        target: String,
+    },
+
+    /// A token was asked for over plain `http` to a host that is not this machine.
+    #[error("no token is sent over plain http to {host}: use https")]
+    InsecureTransport {
+        /// The host asked for.
+        host: String,
+    },
+
     /// A redirect URL (deep link or loopback callback) that Keyhaven will not process.
     #[error("rejected redirect URL: {reason}")]
     BadRedirect {
@@ -550,6 +567,8 @@ classify! {
     BackupDamaged => "backup_damaged", env;
     ProviderExists => "provider_exists", bad;
     ProviderChanged => "provider_changed", env;
+    NotForTool => "no_credential_for_tool", env;
+    InsecureTransport => "insecure_transport", bad;
 }
 
 /// What a failed live check of credentials means (`credentials add`, the cloud wizard). The

@@ -51,6 +51,7 @@ pub mod providers;
 pub mod secret;
 pub mod suggest;
 pub mod tokens;
+pub mod tools;
 pub mod vault;
 
 pub use error::{Error, HttpFailure, Result, VerifyClass};

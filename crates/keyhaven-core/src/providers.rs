@@ -591,6 +591,7 @@ impl Vault {
             env_clear: vec![],
             fields: vec![],
             verify: None,
+            tools: Default::default(),
         };
         check_custom(&p.id, &def).map_err(|e| Error::BadInput(format!("custom provider: {e}")))?;
         let json = serde_json::to_string(&def).expect("definition serializes");

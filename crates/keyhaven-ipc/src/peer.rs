@@ -66,6 +66,40 @@ pub fn parent_of(pid: u32) -> Option<u32> {
     after.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The process that stands for the tool behind `pid`: its parent, or, when the parent is a
+/// shell running one `-c` command line (git runs its credential helpers through `sh -c`), the
+/// shell's parent (at most two such shells are skipped). What the audit log names as the
+/// requesting program's parent: `git-remote-https`, not `/usr/bin/dash`.
+pub fn tool_parent_of(pid: u32) -> Option<u32> {
+    let mut p = parent_of(pid)?;
+    for _ in 0..2 {
+        if !is_shell_wrapper(p) {
+            break;
+        }
+        match parent_of(p) {
+            Some(pp) if pp > 1 => p = pp,
+            _ => break,
+        }
+    }
+    Some(p)
+}
+
+/// Whether `pid` is `sh -c '...'` (or bash, dash, zsh...).
+fn is_shell_wrapper(pid: u32) -> bool {
+    let Some(exe) = program_of(pid) else {
+        return false;
+    };
+    let name = exe.rsplit('/').next().unwrap_or("");
+    if !matches!(
+        name,
+        "sh" | "dash" | "bash" | "zsh" | "ksh" | "mksh" | "ash" | "busybox"
+    ) {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.split(|b| *b == 0).nth(1) == Some(b"-c".as_slice()))
+}
+
 /// Who asked for a hand-out: the asking process and its parent (the tool behind a helper:
 /// `git` behind `keyhaven git-credential`, a script behind `keyhaven token`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -84,7 +118,7 @@ impl Requester {
         Requester {
             pid: Some(pid),
             program: program_of(pid),
-            parent_program: parent_of(pid).and_then(program_of),
+            parent_program: tool_parent_of(pid).and_then(program_of),
         }
     }
 

@@ -60,6 +60,28 @@ pub enum Request {
         #[serde(default)]
         claimed: Option<crate::peer::Requester>,
     },
+    /// A tool helper's hand-out (`keyhaven git-credential get`, `kube credential`...): the
+    /// agent maps the query to a connection (docs/tools.md) and answers a [`TokenReply`] with
+    /// `username` and `fields` filled as the tool needs; a query Keyhaven has no connection
+    /// for fails with [`codes::NOT_FOUND`].
+    Credential {
+        /// What the tool asked.
+        query: ToolQuery,
+        /// As for [`Request::Token`].
+        #[serde(default)]
+        claimed: Option<crate::peer::Requester>,
+    },
+    /// git's `erase` (the token got a 401): mark the access token stale, so the next hand-out
+    /// refreshes it once, when `token` is still the stored one. Answered with [`DoneReply`].
+    Erase {
+        /// What the tool asked.
+        query: ToolQuery,
+        /// The token the tool was refused with.
+        token: Zeroizing<String>,
+        /// As for [`Request::Token`].
+        #[serde(default)]
+        claimed: Option<crate::peer::Requester>,
+    },
     /// The agent's state (`keyhaven agent status`).
     Status,
     /// Forget the key now (`keyhaven lock`).
@@ -88,6 +110,8 @@ impl std::fmt::Debug for Request {
         // The passphrase never appears; the rest is not secret.
         match self {
             Request::Token { conn, .. } => write!(f, "Token({conn})"),
+            Request::Credential { query, .. } => write!(f, "Credential({query:?})"),
+            Request::Erase { query, .. } => write!(f, "Erase({query:?}, [redacted])"),
             Request::Status => f.write_str("Status"),
             Request::Lock => f.write_str("Lock"),
             Request::Unlock { .. } => f.write_str("Unlock([redacted])"),
@@ -117,6 +141,33 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "agent_bad_request";
     /// The peer's uid is not the agent's.
     pub const FORBIDDEN: &str = "agent_forbidden";
+    /// A tool's query names nothing Keyhaven holds (git then asks its next helper, docker
+    /// says "credentials not found"). The same code as `keyhaven_core::Error::NotForTool`.
+    pub const NOT_FOUND: &str = "no_credential_for_tool";
+}
+
+/// What a tool helper asks for (docs/tools.md): `conn` for the tools configured with a
+/// connection (aws, kubectl), `host` for those that name a server (git, docker, terraform: a
+/// host with `:port` when not the default; cargo: the registry's name).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolQuery {
+    /// `git`, `aws`, `kubectl`, `docker`, `terraform` or `cargo`: the audit log's tool.
+    pub tool: String,
+    /// CONN as configured (an id, PROVIDER or PROVIDER:ACCOUNT).
+    #[serde(default)]
+    pub conn: Option<String>,
+    /// The server the tool is talking to.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// git: `https` or `http` (a token goes over plain http only to a loopback host).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// git: the username it already has (picks among several connections for one host).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// `--margin SECS`, as for `keyhaven token`.
+    #[serde(default)]
+    pub margin: Option<u64>,
 }
 
 /// A token hand-out's answer: the fields of `keyhaven token --json`.
@@ -136,6 +187,13 @@ pub struct TokenReply {
     pub provider: String,
     /// Account.
     pub account: String,
+    /// Tool hand-outs: the username the tool sends beside the token (git, docker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Tool hand-outs: further stored fields the tool needs (aws: `access_key_id`,
+    /// `session_token`), by the tool's own name for them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub fields: std::collections::BTreeMap<String, Zeroizing<String>>,
 }
 
 impl std::fmt::Debug for TokenReply {

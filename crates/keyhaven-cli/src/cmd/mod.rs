@@ -9,11 +9,13 @@ mod credentials;
 mod default;
 mod env;
 mod handle_url;
+mod helpers;
 mod init;
 mod list;
 mod man;
 mod providers;
 mod rename;
+mod setup;
 mod show;
 mod status;
 mod tokens;
@@ -110,6 +112,23 @@ enum Command {
     Lock(agent::LockArgs),
     /// Run the session agent (one per user and vault), or `agent status`.
     Agent(agent::AgentArgs),
+    /// Point a tool at Keyhaven: git, aws, kube, docker, terraform, cargo (or `setup list`).
+    #[command(subcommand)]
+    Setup(setup::SetupCommand),
+    /// git's credential helper (`credential.helper = keyhaven git-credential`; see setup git).
+    GitCredential(helpers::GitArgs),
+    /// AWS: `credential_process` for a profile (see setup aws).
+    #[command(subcommand)]
+    Aws(helpers::AwsCommand),
+    /// kubectl: the exec credential plugin (see setup kube).
+    #[command(subcommand)]
+    Kube(helpers::KubeCommand),
+    /// The docker / podman / skopeo credential helper (docker-credential-keyhaven).
+    DockerCredential(helpers::DockerArgs),
+    /// The Terraform / OpenTofu credentials helper (terraform-credentials-keyhaven).
+    TerraformCredentials(helpers::TerraformArgs),
+    /// cargo's credential provider (credential-provider = ["keyhaven", "cargo-credential"]).
+    CargoCredential(helpers::CargoArgs),
     /// Print the shell completion script for bash, zsh or fish.
     Completions(completions::Args),
     /// Print the keyhaven(1) manual page (roff).
@@ -161,6 +180,13 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Unlock(args) => agent::unlock(&ctx, args),
         Command::Lock(args) => agent::lock(&ctx, args),
         Command::Agent(args) => agent::run(&ctx, args),
+        Command::Setup(cmd) => setup::run(&ctx, cmd),
+        Command::GitCredential(args) => helpers::git(&ctx, args),
+        Command::Aws(cmd) => helpers::aws(&ctx, cmd),
+        Command::Kube(cmd) => helpers::kube(&ctx, cmd),
+        Command::DockerCredential(args) => helpers::docker(&ctx, args),
+        Command::TerraformCredentials(args) => helpers::terraform(&ctx, args),
+        Command::CargoCredential(args) => helpers::cargo(&ctx, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }
@@ -190,6 +216,7 @@ impl Ctx {
         CliPassphrases {
             file: self.passphrase_file.clone(),
             new_file,
+            never_prompt: false,
         }
     }
 
@@ -205,8 +232,20 @@ impl Ctx {
 
     /// Opens the vault in the configured data directory.
     fn open_vault(&self) -> CliResult<Vault> {
+        self.open_vault_with(self.passphrases(None))
+    }
+
+    /// Opens the vault without ever asking on the terminal (the tools' helpers): a passphrase
+    /// vault without `--passphrase-file` fails at once with "run `keyhaven unlock`".
+    fn open_vault_no_prompt(&self) -> CliResult<Vault> {
+        let mut p = self.passphrases(None);
+        p.never_prompt = true;
+        self.open_vault_with(p)
+    }
+
+    fn open_vault_with(&self, mut passphrases: CliPassphrases) -> CliResult<Vault> {
         let dir = DataDir::from_env()?;
-        let vault = Vault::open(&dir, &mut self.passphrases(None), Actor::Cli)?;
+        let vault = Vault::open(&dir, &mut passphrases, Actor::Cli)?;
         // Said, not silently ignored: a passphrase file named on the command line for a vault
         // that has none. (Set in the environment it may well be meant for another vault.)
         if let Some(f) = &self.passphrase_file

@@ -492,3 +492,4 @@ unsafe extern "C" {
 }
 pub mod cloud;
 pub mod oauth;
+pub mod tools;

@@ -517,55 +517,45 @@ impl Agent {
                 tool,
                 claimed,
             } => {
-                // The asking process's parent, read while the client is surely still there; the
-                // program names are read after the reply (the audit row is written then).
-                let ppid = peer::parent_of(cred.pid);
+                let tool = tool.unwrap_or_else(|| "token".into());
+                self.hand_out(stream, cred, claimed, tool, |vault, cache| {
+                    let opts = TokenOptions {
+                        margin_secs: margin,
+                        field,
+                    };
+                    let (out, unrecorded) = cache.hand_out(vault, &conn, opts)?;
+                    Ok((out.into_reply(), unrecorded))
+                })
+            }
+            Request::Credential { query, claimed } => {
+                let tool = query.tool.clone();
+                self.hand_out(stream, cred, claimed, tool, |vault, cache| {
+                    crate::tools::answer(vault, cache, &query)
+                })
+            }
+            Request::Erase {
+                query,
+                token,
+                claimed,
+            } => {
+                let ppid = peer::tool_parent_of(cred.pid);
                 let mut st = self.state();
                 st.last_asked = now();
                 let State { vault, cache, .. } = &mut *st;
                 let Some(vault) = vault.as_mut() else {
                     return write_failure(stream, codes::LOCKED, "the agent is locked".into(), 1);
                 };
-                let result = cache.hand_out(
-                    vault,
-                    &conn,
-                    TokenOptions {
-                        margin_secs: margin,
-                        field,
-                    },
-                );
+                vault.set_hand_out_context(HandOutContext {
+                    requester: Requester::of_peer(cred.pid, ppid, claimed.as_ref()),
+                    tool: Some(query.tool.clone()),
+                });
+                let result = crate::tools::erase(vault, &query, &token);
+                // Its own commit does not move `data_version`: forget the answers by hand.
+                cache.clear();
+                drop(st);
                 match result {
-                    Ok((out, unrecorded)) => {
-                        // The reply first, the audit row right after, still holding the vault
-                        // so no other request is served before it is written (docs/agent.md).
-                        let sent = write_line(stream, &out.into_reply());
-                        vault.set_hand_out_context(HandOutContext {
-                            requester: Requester::of_peer(cred.pid, ppid, claimed.as_ref()),
-                            tool: Some(tool.unwrap_or_else(|| "token".into())),
-                        });
-                        if let Err(e) = unrecorded.record(vault) {
-                            tracing::warn!(error = %e, "could not record a hand-out");
-                        }
-                        st.last_used = now();
-                        drop(st);
-                        self.inner.served.fetch_add(1, Ordering::Relaxed);
-                        sent
-                    }
-                    // The key no longer opens the file (a rekey elsewhere): lock, and let the
-                    // client open the vault itself.
-                    Err(e) if matches!(e, Error::Corrupt { .. } | Error::Database(_)) => {
-                        tracing::warn!(error = %e, "agent's vault handle failed; locking");
-                        let locked = lock_state(&self.inner, &mut st, LockReason::KeyChanged);
-                        drop(st);
-                        if locked {
-                            self.notify(LockReason::KeyChanged);
-                        }
-                        write_failure(stream, codes::LOCKED, "the agent is locked".into(), 1)
-                    }
-                    Err(e) => {
-                        drop(st);
-                        write_error(stream, &e)
-                    }
+                    Ok(_) => write_line(stream, &DoneReply { done: true }),
+                    Err(e) => write_error(stream, &e),
                 }
             }
             Request::Status => write_line(stream, &self.status()),
@@ -615,6 +605,64 @@ impl Agent {
                         2,
                     )
                 }
+            }
+        }
+    }
+
+    /// A hand-out (`token`, or a tool's credential): `ask` finds the answer (from the cache
+    /// when it can); the reply goes first, the audit row right after, still holding the vault
+    /// so no other request is served before it is written (docs/agent.md).
+    fn hand_out(
+        &self,
+        stream: &UnixStream,
+        cred: PeerCred,
+        claimed: Option<Requester>,
+        tool: String,
+        ask: impl FnOnce(
+            &mut crate::vault::Vault,
+            &mut tokens::HandOutCache,
+        )
+            -> crate::error::Result<(keyhaven_ipc::wire::TokenReply, tokens::Unrecorded)>,
+    ) -> std::io::Result<()> {
+        // The asking process's parent, read while the client is surely still there; the
+        // program names are read after the reply (the audit row is written then).
+        let ppid = peer::tool_parent_of(cred.pid);
+        let mut st = self.state();
+        st.last_asked = now();
+        let State { vault, cache, .. } = &mut *st;
+        let Some(vault) = vault.as_mut() else {
+            return write_failure(stream, codes::LOCKED, "the agent is locked".into(), 1);
+        };
+        match ask(vault, cache) {
+            Ok((reply, unrecorded)) => {
+                let sent = write_line(stream, &reply);
+                drop(reply);
+                vault.set_hand_out_context(HandOutContext {
+                    requester: Requester::of_peer(cred.pid, ppid, claimed.as_ref()),
+                    tool: Some(tool),
+                });
+                if let Err(e) = unrecorded.record(vault) {
+                    tracing::warn!(error = %e, "could not record a hand-out");
+                }
+                st.last_used = now();
+                drop(st);
+                self.inner.served.fetch_add(1, Ordering::Relaxed);
+                sent
+            }
+            // The key no longer opens the file (a rekey elsewhere): lock, and let the client
+            // open the vault itself.
+            Err(e) if matches!(e, Error::Corrupt { .. } | Error::Database(_)) => {
+                tracing::warn!(error = %e, "agent's vault handle failed; locking");
+                let locked = lock_state(&self.inner, &mut st, LockReason::KeyChanged);
+                drop(st);
+                if locked {
+                    self.notify(LockReason::KeyChanged);
+                }
+                write_failure(stream, codes::LOCKED, "the agent is locked".into(), 1)
+            }
+            Err(e) => {
+                drop(st);
+                write_error(stream, &e)
             }
         }
     }

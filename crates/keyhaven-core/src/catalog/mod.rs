@@ -302,6 +302,7 @@ impl ProviderDef {
         if let Some(v) = &self.verify {
             self.validate_verify(v, &resolved)?;
         }
+        self.validate_tools(&examples)?;
         for f in &self.fields {
             if let Some(u) = &f.create_url {
                 url_ok(u).map_err(|e| format!("field {} create_url: {e}", f.name))?;
@@ -325,6 +326,56 @@ impl ProviderDef {
                 || self.variables.contains_key(source);
             if !known {
                 return Err(format!("env {var}: unknown source {source:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The hosts `[tools.git]` (or `[tools.docker]`) names for a connection with these
+    /// variables, templates filled in, lowercase. Empty when the section is absent or a
+    /// variable is missing.
+    pub fn tool_hosts(
+        &self,
+        tool: &Option<schema::HostTool>,
+        vars: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let Some(t) = tool else { return vec![] };
+        t.hosts
+            .iter()
+            .filter_map(|h| expand(h, vars, &self.id).ok())
+            .map(|h| h.to_ascii_lowercase())
+            .collect()
+    }
+
+    fn validate_tools(&self, examples: &BTreeMap<String, String>) -> Result<(), String> {
+        for (name, tool) in [("git", &self.tools.git), ("docker", &self.tools.docker)] {
+            let Some(t) = tool else { continue };
+            if t.hosts.is_empty() {
+                return Err(format!("tools.{name}: needs at least one host"));
+            }
+            if t.username.is_empty() || t.username.contains(['\n', '\r', '\0']) {
+                return Err(format!("tools.{name}.username: one non-empty line"));
+            }
+            for h in &t.hosts {
+                let host =
+                    expand(h, examples, &self.id).map_err(|e| format!("tools.{name}: {e}"))?;
+                if !crate::tools::is_host(&host) {
+                    return Err(format!("tools.{name}: {host:?} is not a host[:port]"));
+                }
+            }
+        }
+        if let Some(aws) = &self.tools.aws {
+            for f in [
+                Some(&aws.access_key_id),
+                Some(&aws.secret_access_key),
+                aws.session_token.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if !self.fields.iter().any(|x| &x.name == f) {
+                    return Err(format!("tools.aws: no credential field named {f}"));
+                }
             }
         }
         Ok(())

@@ -405,6 +405,58 @@ pub struct ProviderDef {
     /// The live check of `credentials add`.
     #[serde(default)]
     pub verify: Option<Verify>,
+    /// What the tools' own credential helpers need to know (docs/tools.md): the hosts git and
+    /// container registries reach this provider at, the username each expects, the AWS fields.
+    #[serde(default, skip_serializing_if = "ToolsDef::is_empty")]
+    pub tools: ToolsDef,
+}
+
+/// `[tools]` of a provider: how its credentials serve the tools' helper protocols.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsDef {
+    /// git's credential helper (`keyhaven git-credential`).
+    #[serde(default)]
+    pub git: Option<HostTool>,
+    /// The docker credential helper (`docker-credential-keyhaven`): registry hosts.
+    #[serde(default)]
+    pub docker: Option<HostTool>,
+    /// AWS `credential_process` (`keyhaven aws credential-process`): which stored fields are
+    /// the key pair.
+    #[serde(default)]
+    pub aws: Option<AwsTool>,
+}
+
+impl ToolsDef {
+    /// Nothing declared.
+    pub fn is_empty(&self) -> bool {
+        self.git.is_none() && self.docker.is_none() && self.aws.is_none()
+    }
+}
+
+/// A tool that names a host in its request (git, a container registry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostTool {
+    /// Hosts (with `:port` when not the default) this provider answers for; `${var}` templates
+    /// are filled from the connection's variables (`${host}` of a self-managed GitLab).
+    pub hosts: Vec<String>,
+    /// The username the host expects beside the token (`x-access-token` for GitHub, `oauth2`
+    /// for GitLab, `x-token-auth` for Bitbucket).
+    pub username: String,
+}
+
+/// The stored fields that make an AWS key pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsTool {
+    /// The access key id's field.
+    pub access_key_id: String,
+    /// The secret access key's field.
+    pub secret_access_key: String,
+    /// The session token's field, for temporary credentials.
+    #[serde(default)]
+    pub session_token: Option<String>,
 }
 
 fn default_separator() -> String {

@@ -143,6 +143,8 @@ impl HandOut {
             id: c.id.as_str().to_string(),
             provider: c.provider,
             account: c.account,
+            username: None,
+            fields: Default::default(),
         }
     }
 }
