@@ -13,10 +13,16 @@ mode=${1:-build}
 build_pkgs=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev curl file)
 test_pkgs=(dbus dbus-x11 gnome-keyring libsecret-tools xvfb xauth xdotool x11-utils imagemagick
            webkit2gtk-driver chromium xdg-utils desktop-file-utils util-linux age bsdutils xclip
-           zsh fish man-db libglib2.0-bin)
+           zsh fish man-db libglib2.0-bin
+           # The real tools the credential helpers serve, and the registry skopeo pushes to.
+           awscli skopeo docker-registry openssl)
 
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+# kubectl is not in Debian 12 main; a kubectl already on PATH (Google's or the Kubernetes
+# project's package) is used as it is, else Debian's kubernetes-client (1.20: the tests then set
+# the exec plugin up with apiVersion v1beta1).
+[ "$mode" = test ] && ! command -v kubectl >/dev/null && pkgs+=(kubernetes-client)
 
 missing=()
 for p in "${pkgs[@]}"; do

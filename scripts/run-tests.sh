@@ -27,6 +27,7 @@ check "ui unit tests (vitest)" bash -c 'cd ui && npm run --silent test:unit'
 check "ui screens in chromium (mocked IPC)" bash -c 'cd ui && npm run --silent test:ui'
 check "oauth test server self-test" node --test tests/oauth-server/
 check "cloud provider fake self-test" node tests/cloud-fake/selftest.mjs
+check "tool servers self-test (git, kubectl, skopeo)" node --test tests/tool-servers/selftest.mjs
 
 scripts/with-secret-service.sh cargo test --workspace --features keyhaven-cli/fault-injection 2>&1 | tee "$log"
 cargo_status=${PIPESTATUS[0]}

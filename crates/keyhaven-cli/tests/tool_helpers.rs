@@ -312,21 +312,7 @@ fn kubectl_gets_a_fresh_token_from_the_exec_plugin() {
 
 /// A YAML document as JSON (kubeconfigs compare by content, not by formatting).
 fn serde_yaml_value(text: &str) -> serde_json::Value {
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(text.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {text}"))
+    serde_yaml_ng::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 #[test]
@@ -522,6 +508,80 @@ fn the_aws_cli_uses_the_profile_setup_aws_writes() {
     assert_eq!(who["Account"], "123456789012", "{who}");
     assert!(hand_outs(&c.s, "aws").len() >= 2);
 
+    // --aws-server: the key reaches the command only through the loopback endpoint, which
+    // wants the token, and lives exactly as long as the command.
+    let probe = c.s.tmp.path().join("probe.txt");
+    let script = format!(
+        "env | grep '^AWS_' | cut -d= -f1 | sort > {p}.env; \
+         echo \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" > {p}; \
+         curl -s -o /dev/null -w '%{{http_code}}' \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" > {p}.anon; \
+         curl -s -o /dev/null -w '%{{http_code}}' -H 'Origin: https://evil.example' \
+           -H \"Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN\" \
+           \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" > {p}.origin; \
+         {aws} sts get-caller-identity --region us-east-1 --endpoint-url {endpoint} --output json",
+        p = probe.display()
+    );
+    let mut cmd = c.command(&[
+        "exec",
+        "--with",
+        &id,
+        "--aws-server",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    cmd.env("AWS_CONFIG_FILE", c.s.tmp.path().join("no-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            c.s.tmp.path().join("no-credentials"),
+        )
+        .env("AWS_SECRET_ACCESS_KEY", "stale-from-the-shell");
+    let out = crate::support::output_within(&mut cmd, 120);
+    assert!(out.status.success(), "{out:?}");
+    let who: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(who["Account"], "123456789012", "{who}");
+    let names = std::fs::read_to_string(probe.with_extension("txt.env")).unwrap();
+    let names: Vec<&str> = names.lines().collect();
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        assert!(!names.contains(&key), "{key} in the environment: {names:?}");
+    }
+    for served in [
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        assert!(names.contains(&served), "{names:?}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(probe.with_extension("txt.anon")).unwrap(),
+        "401"
+    );
+    assert_eq!(
+        std::fs::read_to_string(probe.with_extension("txt.origin")).unwrap(),
+        "403"
+    );
+    let url = std::fs::read_to_string(&probe).unwrap();
+    let gone = reqwest::blocking::Client::new().get(url.trim()).send();
+    assert!(gone.is_err(), "the server stopped with the command");
+    let mut cmd = c.command(&[
+        "exec",
+        "--with",
+        &id,
+        "--aws-server",
+        "--",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
+    assert_eq!(
+        crate::support::output_within(&mut cmd, 60).status.code(),
+        Some(7)
+    );
+
     // Bad input: an unknown connection is an error with a non-zero exit, nothing on stdout.
     let out = c.s.kh(&["aws", "credential-process", "nosuch"]);
     assert_fails(&out, 2, "no connection");
@@ -714,6 +774,51 @@ fn helpers_ride_the_agent_and_say_locked_at_once_for_a_locked_passphrase_vault()
         "protocol=https\nhost=unknown.example\n\n",
     );
     assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    // git through the agent: get, erase (the agent marks the token stale and forgets what it
+    // remembered), get again: exactly one refresh, a new token.
+    f.s.kh_ok(&["setup", "git", &id, "--host", "127.0.0.1:9"]);
+    let ask = "protocol=http\nhost=127.0.0.1:9\n\n";
+    let password = |out: &std::process::Output| -> String {
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("password=").map(str::to_string))
+            .expect("a password line")
+    };
+    let first = password(&f.s.kh_input(&["git-credential", "get"], ask));
+    assert_eq!(
+        password(&f.s.kh_input(&["git-credential", "get"], ask)),
+        first
+    );
+    let r0 = refreshes(&f);
+    let erase = format!("protocol=http\nhost=127.0.0.1:9\nusername=oauth2\npassword={first}\n\n");
+    assert!(
+        f.s.kh_input(&["git-credential", "erase"], &erase)
+            .status
+            .success()
+    );
+    let second = password(&f.s.kh_input(&["git-credential", "get"], ask));
+    assert_ne!(second, first);
+    assert_eq!(refreshes(&f) - r0, 1);
+    assert!(
+        f.s.kh_input(&["git-credential", "erase"], &erase)
+            .status
+            .success()
+    );
+    assert_eq!(
+        password(&f.s.kh_input(&["git-credential", "get"], ask)),
+        second
+    );
+    assert_eq!(
+        refreshes(&f) - r0,
+        1,
+        "an erase of the old token changes nothing"
+    );
+    let git = hand_outs(&f.s, "git");
+    assert!(
+        git.len() >= 4 && git.iter().all(|e| e["actor"] == "agent"),
+        "{git:?}"
+    );
     f.s.kh_ok(&["agent", "status"]);
     f.s.kh_ok(&["lock"]);
 

@@ -14,6 +14,7 @@
 //! - [`erase`]: git's "that token got a 401", which marks the token stale (never deletes it);
 //! - [`setup`]: the tools' configuration files.
 
+pub mod aws_server;
 pub mod setup;
 
 use std::collections::BTreeMap;
