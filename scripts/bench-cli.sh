@@ -9,6 +9,9 @@
 #   (each way has its own vault; all of them live in one private keyring)
 #   passphrase  a passphrase vault after `keyhaven unlock` (its own agent socket)
 #   oidc-token  Debian's oidc-token against oidc-agent (the peer; scripts/bench-peer-oidc-agent.sh)
+#   git-agent, git-direct    `keyhaven git-credential get` (git's request on stdin, a host
+#               mapped to the connection by `keyhaven setup git`), through the agent / directly
+#   kube-agent, kube-direct  `keyhaven kube credential CONN` (an ExecCredential), likewise
 # Each connection holds a valid token, so no call makes a network request. Afterwards, the
 # agent's resident memory while idle.
 #
@@ -75,16 +78,26 @@ KEYHAVEN_HOME=$work/kc "$bin" unlock 2>/dev/null
 KEYHAVEN_HOME=$work/pp KEYHAVEN_AGENT_SOCK=$work/run/pp.sock "$bin" unlock \
   --passphrase-file "$work/pass" 2>/dev/null
 oidc_peer_start "$issuer" "$work"
+# git's helper needs a host mapped to the connection: set up in private git configs.
+for v in kc kd; do
+  HOME=$work/home-$v GIT_CONFIG_GLOBAL=$work/gitconfig-$v KEYHAVEN_HOME=$work/$v KEYHAVEN_NO_AGENT=1 \
+    "$bin" setup git ccas --host 127.0.0.1:9 >/dev/null
+done
+git_request=$'protocol=http\nhost=127.0.0.1:9\n'
 
 way_agent() { KEYHAVEN_HOME=$work/kc "$bin" token ccas; }
 way_direct() { KEYHAVEN_HOME=$work/kd KEYHAVEN_NO_AGENT=1 "$bin" token ccas; }
 way_passphrase() { KEYHAVEN_HOME=$work/pp KEYHAVEN_AGENT_SOCK=$work/run/pp.sock "$bin" token ccas; }
 way_oidc() { oidc-token "$OIDC_PEER_ACCOUNT"; }
 way_true() { /bin/true; }
-ways=(agent direct passphrase oidc true)
+way_git_agent() { KEYHAVEN_HOME=$work/kc "$bin" git-credential get <<<"$git_request"; }
+way_git_direct() { KEYHAVEN_HOME=$work/kd KEYHAVEN_NO_AGENT=1 "$bin" git-credential get <<<"$git_request"; }
+way_kube_agent() { KEYHAVEN_HOME=$work/kc "$bin" kube credential ccas; }
+way_kube_direct() { KEYHAVEN_HOME=$work/kd KEYHAVEN_NO_AGENT=1 "$bin" kube credential ccas; }
+ways=(agent direct passphrase oidc true git_agent git_direct kube_agent kube_direct)
 
 # Each way must print a token (not an error) before it is timed.
-for w in agent direct passphrase oidc; do
+for w in agent direct passphrase oidc git_agent git_direct kube_agent kube_direct; do
   tok=$("way_$w")
   [ ${#tok} -gt 20 ] || { echo "bench-cli: $w printed no token" >&2; exit 1; }
 done
@@ -109,13 +122,17 @@ for w in "${ways[@]}"; do
   # shellcheck disable=SC2206
   sorted=($(printf '%s\n' ${times[$w]} | sort -n))
   median[$w]=${sorted[$((runs / 2))]}
-  printf '  %-11s median %s ms, p95 %s ms, min %s ms\n' "$w" "$(ms "${median[$w]}")" \
+  printf '  %-12s median %s ms, p95 %s ms, min %s ms\n' "$w" "$(ms "${median[$w]}")" \
     "$(ms "${sorted[$((runs * 95 / 100))]}")" "$(ms "${sorted[0]}")"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "  agent / oidc-token median: $(ratio "${median[agent]}" "${median[oidc]}") (goal <= 1.0)"
 echo "  passphrase after unlock / agent median: $(ratio "${median[passphrase]}" "${median[agent]}") (goal <= 1.2)"
 echo "  direct median: $(ms "${median[direct]}") ms (goal < 8 ms)"
+echo "  git-credential get / token, with the agent: $(ratio "${median[git_agent]}" "${median[agent]}") (goal <= 1.1)"
+echo "  kube credential / token, with the agent: $(ratio "${median[kube_agent]}" "${median[agent]}") (goal <= 1.1)"
+echo "  git-credential get / token, direct: $(ratio "${median[git_direct]}" "${median[direct]}")"
+echo "  kube credential / token, direct: $(ratio "${median[kube_direct]}" "${median[direct]}")"
 
 sleep 2 # idle
 pid=$(KEYHAVEN_HOME=$work/kc "$bin" agent status --json | sed -nE 's/.*"pid": ([0-9]+).*/\1/p')

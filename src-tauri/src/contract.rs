@@ -48,9 +48,11 @@ mod ts_types {
     pub use keyhaven_core::credentials::AddReport;
     pub use keyhaven_core::providers::{ProviderInfo, ProviderSummary};
     pub use keyhaven_core::tokens::DisconnectReport;
+    pub use keyhaven_core::tools::setup::SetupReport;
     pub use keyhaven_core::vault::backup::{ExportReport, ImportReport};
 
     pub use crate::commands::connect::{FlowOutcome, StartedFlow};
+    pub use crate::commands::tools::{ToolOptions, ToolView};
     pub use crate::commands::vault::AppInfo;
     pub use crate::events::UiEvent;
     pub use crate::state::VaultView;

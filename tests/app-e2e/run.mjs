@@ -26,7 +26,9 @@
 //   8. Copy (confirmed natively too) puts the token on the X clipboard, marked "do not record"
 //      for clipboard managers (SEC-47: the x-kde-passwordManagerHint target, value `secret`),
 //      and clears it 30 s later, but leaves alone what the person copied since;
-//   9. settings show the vault's location and key source, and its audit log the reveal.
+//   9. a connection's Tools section lists every tool, and setting one up asks natively first
+//      (declined with Escape: nothing is set up);
+//  10. settings show the vault's location and key source, and its audit log the reveal.
 // Screenshots of each step go to $SHOTS. Prints `app e2e: N passed, M failed`.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -410,6 +412,24 @@ try {
     if (mine.status !== 0) throw new Error('xclip could not take the clipboard');
     await sleep(33_000);
     if (clipboard() !== 'my own note') throw new Error(`the app cleared a clipboard it no longer owned: ${JSON.stringify(clipboard())}`);
+  });
+
+  await step('a connection\'s Tools section lists every tool; a setup is confirmed natively (Escape: nothing set up)', async () => {
+    await d.click(button('Connections'));
+    await d.click(`//button[contains(@aria-label, 'View Hetzner Cloud')]`);
+    await d.waitText('Tools');
+    for (const tool of ['git', 'aws', 'kubectl', 'docker', 'terraform', 'cargo']) {
+      if (!(await d.findAll(`css:[data-testid="tools"] [data-tool="${tool}"]`)).length) throw new Error(`no ${tool} row`);
+    }
+    await d.waitText(/holds no AWS access key/);
+    await d.type('css:[data-tool="kubectl"] input[id="tool-kubectl-target"]', 'e2e-context');
+    const windows = keyhavenWindows();
+    await d.click(`//button[@aria-label='Set up kubectl']`);
+    await answerNativeDialog(windows, ['Escape']);
+    await d.waitText('kubectl was not set up.');
+    const row = await d.text('css:[data-tool="kubectl"]');
+    if (!row.includes('Not set up')) throw new Error(`declined, yet kubectl shows: ${row.slice(0, 200)}`);
+    await d.screenshot(`${SHOTS}/app-e2e-tools.png`).catch((e) => console.log(`  (no screenshot: ${e.message})`));
   });
 
   await step('settings show the vault location, its key source and the audited reveal', async () => {

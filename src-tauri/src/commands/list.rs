@@ -32,6 +32,14 @@ macro_rules! for_each_command {
             [commands::connections] connection_refresh(id: String) -> ConnectionSummary;
             [commands::connections] connection_disconnect(id: String, keep_remote: bool) -> DisconnectReport;
             [commands::connections] audit_list(connection: Option<String>) -> Vec<AuditEvent>;
+            [commands::tools] connection_tools(id: String) -> Vec<ToolView>;
+            [commands::tools] setup_tool(
+                id: String,
+                tool: String,
+                target: Option<String>,
+                options: ToolOptions
+            ) -> Vec<SetupReport>;
+            [commands::tools] remove_tool(tool: String, target: String) -> SetupReport;
             [commands::providers] providers_list() -> Vec<ProviderSummary>;
             [commands::providers] provider_info(id: String) -> ProviderInfo;
             [commands::providers] provider_configure(id: String, client_id: String, client_secret: Option<String>) -> ();

@@ -14,6 +14,7 @@ pub mod connections;
 pub mod credentials;
 pub mod providers;
 pub mod settings;
+pub mod tools;
 pub mod vault;
 
 use tauri::{AppHandle, Manager};

@@ -5,12 +5,16 @@
 import type {
   AuditEvent,
   AuthMode,
+  Binding,
   ConnectionDetails,
   CredentialField,
   FieldInfo,
   ProviderInfo,
   ProviderSummary,
   RedirectKind,
+  SetupInput,
+  Tool,
+  ToolView,
   UnverifiedJwt,
   VariableInfo,
 } from '../../src/lib/api/types';
@@ -236,4 +240,62 @@ export function auditEvents(): AuditEvent[] {
     [-86400 * 21, null, 'vault.created', 'desktop', null],
   ];
   return rows.map(([at, conn, action, actor, detail], i) => ({ id: 100 - i, at: iso(at), connection_id: conn, subject: null, action, actor, detail, pid: null, program: null, parent_program: null, tool: null }));
+}
+
+// --- tools (connection_tools, setup_tool, remove_tool) -----------------------------------------
+
+export const TOOLS: Tool[] = ['git', 'aws', 'kubectl', 'docker', 'terraform', 'cargo'];
+
+/** The catalog's [tools] hosts per provider: git's, docker's. */
+const SUGGESTED: Record<string, Partial<Record<Tool, string[]>>> = {
+  github: { git: ['github.com', 'gist.github.com'], docker: ['ghcr.io', 'docker.pkg.github.com'] },
+  gitlab: { git: ['gitlab.com'], docker: ['registry.gitlab.com'] },
+};
+const AWS_KEYS = new Set(['aws', 'scaleway', 'exoscale']);
+const NOUNS: Record<Tool, string> = { git: 'host', aws: 'profile', kubectl: 'context', docker: 'registry', terraform: 'host', cargo: 'registry' };
+
+/** Where core writes each tool's configuration (for a person whose home is /home/alice). */
+export const CONFIG: Record<Tool, string> = {
+  git: '/home/alice/.gitconfig',
+  aws: '/home/alice/.aws/config',
+  kubectl: '/home/alice/.kube/config',
+  docker: '/home/alice/.docker/config.json',
+  terraform: '/home/alice/.terraformrc',
+  cargo: '/home/alice/.cargo/config.toml',
+};
+
+export const suggestedTargets = (provider: string, tool: Tool): string[] => SUGGESTED[provider]?.[tool] ?? [];
+
+export function initialBindings(): Binding[] {
+  return [
+    { tool: 'git', target: 'github.com', connection_id: 'c_gh01', config: CONFIG.git, created_at: iso(-86400 * 4) },
+    { tool: 'aws', target: 'deploy', connection_id: 'c_aw01', config: CONFIG.aws, created_at: iso(-86400 * 6) },
+  ];
+}
+
+const handOut = (at: number, program: string, parent: string) => ({ at: iso(at), pid: 4242, program, parent_program: parent });
+
+/** The last hand-outs per connection and tool, newest first. */
+const HAND_OUTS: Record<string, Partial<Record<Tool, ToolView['last_hand_outs']>>> = {
+  c_gh01: {
+    git: [
+      handOut(-120, '/usr/lib/keyhaven/keyhaven-main', '/usr/lib/git-core/git-remote-https'),
+      handOut(-3600 * 3, '/usr/lib/keyhaven/keyhaven-main', '/usr/lib/git-core/git-remote-https'),
+    ],
+  },
+  c_aw01: { aws: [handOut(-600, '/usr/lib/keyhaven/keyhaven-main', '/usr/bin/aws')] },
+};
+
+export function toolViews(id: string, provider: string, bindings: readonly Binding[]): ToolView[] {
+  return TOOLS.map((tool) => {
+    const input: SetupInput = { target_noun: NOUNS[tool], target_required: tool !== 'git', region: tool === 'aws', api_version: tool === 'kubectl' };
+    return {
+      tool,
+      bindings: bindings.filter((b) => b.connection_id === id && b.tool === tool),
+      suggested: suggestedTargets(provider, tool),
+      last_hand_outs: HAND_OUTS[id]?.[tool] ?? [],
+      input,
+      unavailable: tool === 'aws' && !AWS_KEYS.has(provider) ? `a ${provider} connection holds no AWS access key; connect aws, or an S3-compatible provider such as Scaleway or Exoscale` : null,
+    };
+  });
 }

@@ -13,17 +13,20 @@
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import type {
   AddReport,
+  Binding,
   ConnectionDetails,
   ConnectionSummary,
   DisconnectReport,
   FlowOutcome,
   ProviderSummary,
+  SetupReport,
   StartedFlow,
+  Tool,
   VaultStatus,
   VaultView,
 } from '../../src/lib/api/types';
 import type { CommandName } from '../../src/lib/api/generated';
-import { auditEvents, connections, info, initiallyConfigured, iso, summaries } from './mock-data';
+import { auditEvents, CONFIG, connections, info, initialBindings, initiallyConfigured, iso, suggestedTargets, summaries, TOOLS, toolViews } from './mock-data';
 
 type Args = Record<string, unknown>;
 const params = new URLSearchParams(location.search);
@@ -33,6 +36,7 @@ const state = {
   conns: params.get('empty') ? ([] as ConnectionDetails[]) : connections(),
   configured: initiallyConfigured(),
   custom: [] as ProviderSummary[],
+  bindings: initialBindings() as Binding[],
   flows: new Map<string, StartedFlow>(),
   flowCount: 0,
   /** Set by a test: the next connect_wait answers this. */
@@ -147,6 +151,46 @@ function disconnect(args: Args): DisconnectReport {
   };
 }
 
+function toolOf(raw: unknown): Tool {
+  const t = String(raw) as Tool;
+  return TOOLS.includes(t) ? t : fail('bad_input', `unknown tool "${String(raw)}": one of git, aws, kube, docker, terraform, cargo`);
+}
+
+/** core's check of a host (git, docker, terraform): HOST or HOST:PORT, lowercased. */
+function checkTarget(tool: Tool, target: string): string {
+  const t = target.trim();
+  if (['git', 'docker', 'terraform'].includes(tool) && !/^[a-z0-9.-]+(:[0-9]{1,5})?$/i.test(t)) {
+    fail('bad_input', `"${t}" is not a host (HOST or HOST:PORT, e.g. github.com)`);
+  }
+  return ['git', 'docker', 'terraform'].includes(tool) ? t.toLowerCase() : t;
+}
+
+function setupTool(args: Args): SetupReport[] {
+  const c = find(args.id);
+  const tool = toolOf(args.tool);
+  const given = typeof args.target === 'string' && args.target.trim() !== '' ? [args.target] : [];
+  const targets = given.length > 0 ? given : tool === 'git' ? suggestedTargets(c.provider, tool) : [];
+  if (targets.length === 0) fail('bad_input', tool === 'git' ? `the catalog names no git host for ${c.provider}: give the host` : `${tool}: give the target`);
+  return targets.map((raw) => {
+    const target = checkTarget(tool, raw);
+    const existing = state.bindings.find((b) => b.tool === tool && b.target === target);
+    const changed = !existing || existing.connection_id !== c.id;
+    state.bindings = state.bindings.filter((b) => b !== existing);
+    state.bindings.push({ tool, target, connection_id: c.id, config: CONFIG[tool], created_at: existing?.created_at ?? new Date().toISOString() });
+    const notes = tool === 'docker' ? ['/home/alice/.local/bin is not on PATH: add it, or docker cannot find docker-credential-keyhaven'] : [];
+    return { tool, target, connection_id: c.id, config: CONFIG[tool], changed, notes };
+  });
+}
+
+function removeTool(args: Args): SetupReport {
+  const tool = toolOf(args.tool);
+  const target = String(args.target);
+  const b = state.bindings.find((x) => x.tool === tool && x.target === target);
+  if (!b) fail('bad_input', `${tool} is not set up for ${target} by Keyhaven (\`keyhaven setup --list\` shows what is)`);
+  state.bindings = state.bindings.filter((x) => x !== b);
+  return { tool, target, connection_id: b!.connection_id, config: CONFIG[tool], changed: true, notes: [] };
+}
+
 // One per command of the generated contract, no more, no fewer (a type error otherwise).
 const handlers: Record<CommandName, (args: Args) => unknown> = {
   vault_status: () => view(),
@@ -189,6 +233,12 @@ const handlers: Record<CommandName, (args: Args) => unknown> = {
     return summary(c);
   },
   connection_disconnect: disconnect,
+  connection_tools: (a) => {
+    const c = find(a.id);
+    return toolViews(c.id, c.provider, state.bindings);
+  },
+  setup_tool: setupTool,
+  remove_tool: removeTool,
   audit_list: (a) => auditEvents().filter((e) => a.connection == null || e.connection_id === a.connection),
   providers_list: () => summaries(state.configured, state.custom),
   provider_info: (a) => info(String(a.id), state.configured) ?? fail('unknown_provider', `unknown provider ${String(a.id)}`),

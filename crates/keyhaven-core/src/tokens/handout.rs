@@ -215,6 +215,9 @@ fn hand_out_unrecorded(
 #[derive(Default)]
 pub struct HandOutCache {
     entries: std::collections::HashMap<(String, Option<String>, Option<u64>), Cached>,
+    /// The tools' resolutions (a host to a connection, `tools::resolve`), under the same rule:
+    /// valid while `data_version` has not moved. Query -> (version, answer).
+    resolutions: std::collections::HashMap<String, (i64, crate::tools::Resolution)>,
 }
 
 struct Cached {
@@ -282,6 +285,26 @@ impl HandOutCache {
     /// Forgets every answer (zeroizing the tokens).
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.resolutions.clear();
+    }
+
+    /// A tool query's resolution remembered while nothing in the vault changed.
+    pub(crate) fn resolution(
+        &mut self,
+        vault: &Vault,
+        key: &str,
+        resolve: impl FnOnce() -> Result<crate::tools::Resolution>,
+    ) -> Result<crate::tools::Resolution> {
+        let version = data_version(vault)?;
+        if let Some((v, r)) = self.resolutions.get(key)
+            && *v == version
+        {
+            return Ok(r.clone());
+        }
+        let r = resolve()?;
+        self.resolutions
+            .insert(key.to_string(), (version, r.clone()));
+        Ok(r)
     }
 }
 

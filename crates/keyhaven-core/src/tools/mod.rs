@@ -458,29 +458,27 @@ pub fn answer(
     q: &ToolQuery,
 ) -> Result<(TokenReply, Unrecorded)> {
     let tool = Tool::parse(&q.tool)?;
-    let resolved = resolve(vault, q)?;
-    let id = resolved.connection.id.as_str().to_string();
+    // What a query resolves to changes only with the vault: remembered like the hand-out.
+    let key = serde_json::to_string(&(&q.tool, &q.conn, &q.host, &q.protocol, &q.username))
+        .expect("strings serialize");
+    let Resolution {
+        connection_id: id,
+        username,
+        aws,
+    } = cache.resolution(vault, &key, || resolution(vault, tool, q))?;
     let mut opts = TokenOptions {
         margin_secs: q.margin,
         field: None,
     };
     let mut extra = vec![];
-    if tool == Tool::Aws {
-        let def = vault.provider_def(&resolved.connection.provider)?;
-        let aws = def.tools.aws.clone().ok_or_else(|| {
-            Error::BadInput(format!(
-                "{id} is a {} connection: it holds no AWS access key (connect `aws`, or an \
-                 S3-compatible provider such as scaleway or exoscale)",
-                def.name
-            ))
-        })?;
+    if let Some(aws) = aws {
         opts.field = Some(aws.secret_access_key.clone());
         extra.push(("access_key_id", Some(aws.access_key_id)));
         extra.push(("session_token", aws.session_token));
     }
     let (out, unrecorded) = cache.hand_out(vault, &id, opts)?;
     let mut reply = out.into_reply();
-    reply.username = Some(resolved.username);
+    reply.username = Some(username);
     for (name, field) in extra {
         let Some(field) = field else { continue };
         if let Some(value) = rows::read_field(vault.conn(), &id, &field)? {
@@ -493,6 +491,37 @@ pub fn answer(
         )));
     }
     Ok((reply, unrecorded))
+}
+
+/// What a tool query resolves to, as [`answer`] needs it (kept by the agent's cache).
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    connection_id: String,
+    username: String,
+    /// aws: the fields of the key pair.
+    aws: Option<crate::catalog::AwsTool>,
+}
+
+fn resolution(vault: &Vault, tool: Tool, q: &ToolQuery) -> Result<Resolution> {
+    let resolved = resolve(vault, q)?;
+    let id = resolved.connection.id.as_str().to_string();
+    let aws = if tool == Tool::Aws {
+        let def = vault.provider_def(&resolved.connection.provider)?;
+        Some(def.tools.aws.clone().ok_or_else(|| {
+            Error::BadInput(format!(
+                "{id} is a {} connection: it holds no AWS access key (connect `aws`, or an \
+                 S3-compatible provider such as scaleway or exoscale)",
+                def.name
+            ))
+        })?)
+    } else {
+        None
+    };
+    Ok(Resolution {
+        connection_id: id,
+        username: resolved.username,
+        aws,
+    })
 }
 
 /// [`answer`] on the direct path: one hand-out, recorded before it is returned.

@@ -28,7 +28,11 @@ import type {
   ProviderInfo,
   ProviderSummary,
   RedirectKind,
+  SetupReport,
   StartedFlow,
+  Tool,
+  ToolOptions,
+  ToolView,
   VaultView,
 } from './types';
 
@@ -99,6 +103,26 @@ export const disconnectConnection = (id: string, keepRemote: boolean): Promise<O
 /** The audit log, newest first; of one connection when `connection` is given. */
 export const auditLog = (connection?: string): Promise<Outcome<AuditEvent[]>> =>
   call('audit_list', { connection: connection ?? null });
+
+// --- tools (git, aws, kubectl, docker, terraform, cargo) ----------------------------------------
+
+/** Every tool for one connection: what is set up, what the catalog suggests, the last hand-outs. */
+export const connectionTools = (id: string): Promise<Outcome<ToolView[]>> => call('connection_tools', { id });
+
+/**
+ * Points a tool's configuration at this connection (the code behind `keyhaven setup`), after a
+ * native confirmation. Without a target, git takes the hosts the catalog names.
+ */
+export const setupTool = (
+  id: string,
+  tool: Tool,
+  target: string | null,
+  options: ToolOptions,
+): Promise<Outcome<SetupReport[]>> => call('setup_tool', { id, tool, target, options });
+
+/** Takes out what a setup wrote for `tool` and `target`, restoring what was there before. */
+export const removeTool = (tool: Tool, target: string): Promise<Outcome<SetupReport>> =>
+  call('remove_tool', { tool, target });
 
 // --- providers -----------------------------------------------------------------------------
 

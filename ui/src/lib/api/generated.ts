@@ -126,6 +126,31 @@ tool: string | null, };
 export type AuthMode = "oauth2" | "oauth2_client_credentials" | "oauth2_password" | "api_key" | "basic";
 
 /**
+ * A tool set up to take its credentials from a connection (`keyhaven setup`).
+ */
+export type Binding = { 
+/**
+ * The tool.
+ */
+tool: Tool, 
+/**
+ * Host, profile, context or registry (see [`Tool::target_noun`]).
+ */
+target: string, 
+/**
+ * The connection it takes credentials from.
+ */
+connection_id: string, 
+/**
+ * The configuration file that was changed.
+ */
+config: string | null, 
+/**
+ * When it was set up (RFC 3339).
+ */
+created_at: string, };
+
+/**
  * A command failure as the UI receives it.
  */
 export type CommandError = { 
@@ -429,6 +454,27 @@ connection: ConnectionSummary, } | { "state": "failed",
 message: string, };
 
 /**
+ * One hand-out of a connection's credential to a tool, as the audit log has it (no secret).
+ */
+export type HandOut = { 
+/**
+ * When (RFC 3339).
+ */
+at: string, 
+/**
+ * The asking process's pid.
+ */
+pid: number | null, 
+/**
+ * Its executable.
+ */
+program: string | null, 
+/**
+ * Its parent's executable (the tool behind a helper).
+ */
+parent_program: string | null, };
+
+/**
  * What an import did, per kind of row: ids (connections as `provider:account`).
  */
 export type ImportReport = { 
@@ -607,6 +653,56 @@ variables: Array<string>, };
 export type RedirectKind = "deep-link" | "loopback";
 
 /**
+ * What setting a tool up asks for besides the connection.
+ */
+export type SetupInput = { 
+/**
+ * What the target is called: `host`, `profile`, `context` or `registry`.
+ */
+target_noun: string, 
+/**
+ * Whether a target must be given (git's defaults to the catalog's hosts, `suggested`).
+ */
+target_required: boolean, 
+/**
+ * aws: the profile's region may be given.
+ */
+region: boolean, 
+/**
+ * kubectl: the exec plugin's apiVersion may be given.
+ */
+api_version: boolean, };
+
+/**
+ * What one setup or removal did.
+ */
+export type SetupReport = { 
+/**
+ * The tool.
+ */
+tool: Tool, 
+/**
+ * Host, profile, context or registry.
+ */
+target: string, 
+/**
+ * The connection.
+ */
+connection_id: string, 
+/**
+ * The file changed (or that would have been).
+ */
+config: string, 
+/**
+ * Whether anything changed (false: it was already so).
+ */
+changed: boolean, 
+/**
+ * Things the person should know (a link directory not on PATH, say).
+ */
+notes: Array<string>, };
+
+/**
  * A started browser sign-in, as the UI sees it (`connect_start`).
  */
 export type StartedFlow = { 
@@ -635,6 +731,53 @@ provider: string,
  * RFC 3339: the flow is void after this.
  */
 expires_at: string, };
+
+/**
+ * The tools Keyhaven speaks to, by the name the audit log and `keyhaven setup` use.
+ */
+export type Tool = "git" | "aws" | "kubectl" | "docker" | "terraform" | "cargo";
+
+/**
+ * The optional values of a setup (`keyhaven setup aws --region`, `setup kube --api-version`).
+ */
+export type ToolOptions = { 
+/**
+ * aws: the profile's region.
+ */
+region: string | null, 
+/**
+ * kubectl: the exec plugin's apiVersion.
+ */
+api_version: string | null, };
+
+/**
+ * One tool as a connection's page shows it.
+ */
+export type ToolView = { 
+/**
+ * The tool.
+ */
+tool: Tool, 
+/**
+ * What is set up to take credentials from this connection (target, config file).
+ */
+bindings: Array<Binding>, 
+/**
+ * The targets the catalog names for this connection (git, docker): what to prefill.
+ */
+suggested: Array<string>, 
+/**
+ * The last hand-outs of this connection's credentials to the tool, newest first.
+ */
+last_hand_outs: Array<HandOut>, 
+/**
+ * What a setup asks for.
+ */
+input: SetupInput, 
+/**
+ * Why the tool cannot use this connection, when it cannot (aws without an access key).
+ */
+unavailable: string | null, };
 
 /**
  * What the UI is told (its TypeScript type is generated: `contract.rs`).
@@ -826,6 +969,8 @@ export const ERROR_CODES = [
   'backup_damaged',
   'provider_exists',
   'provider_changed',
+  'no_credential_for_tool',
+  'insecure_transport',
   'credentials_invalid',
   'credentials_forbidden',
   'credentials_wrong_region',
@@ -859,6 +1004,9 @@ export type Commands = {
   connection_refresh: { args: { id: string }; result: ConnectionSummary };
   connection_disconnect: { args: { id: string; keepRemote: boolean }; result: DisconnectReport };
   audit_list: { args: { connection: string | null }; result: Array<AuditEvent> };
+  connection_tools: { args: { id: string }; result: Array<ToolView> };
+  setup_tool: { args: { id: string; tool: string; target: string | null; options: ToolOptions }; result: Array<SetupReport> };
+  remove_tool: { args: { tool: string; target: string }; result: SetupReport };
   providers_list: { args: Record<string, never>; result: Array<ProviderSummary> };
   provider_info: { args: { id: string }; result: ProviderInfo };
   provider_configure: { args: { id: string; clientId: string; clientSecret: string | null }; result: null };
@@ -893,6 +1041,9 @@ export const COMMAND_NAMES = [
   'connection_refresh',
   'connection_disconnect',
   'audit_list',
+  'connection_tools',
+  'setup_tool',
+  'remove_tool',
   'providers_list',
   'provider_info',
   'provider_configure',
