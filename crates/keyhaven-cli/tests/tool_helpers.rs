@@ -657,6 +657,18 @@ fn terraform_and_cargo_speak_their_protocols() {
     assert!(hand_outs(&f.s, "cargo").len() == 1);
     f.s.kh_ok(&["setup", "cargo", "--registry", "mine", "--remove"]);
     assert!(!dir.join("home/.cargo/config.toml").exists());
+
+    // Disconnecting takes the connection's setups out with it, restoring each config.
+    f.s.kh_ok(&["setup", "cargo", &id, "--registry", "mine"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&f.s.kh_ok(&["disconnect", &id, "--keep-remote", "--json"])).unwrap();
+    assert_eq!(
+        report["tools_removed"],
+        serde_json::json!(["cargo mine"]),
+        "{report}"
+    );
+    assert!(!dir.join("home/.cargo/config.toml").exists());
+    assert_eq!(f.s.kh_ok(&["setup", "list", "--json"]).trim(), "[]");
 }
 
 #[test]

@@ -139,7 +139,7 @@ function addCredentials(args: Args): AddReport {
 function disconnect(args: Args): DisconnectReport {
   const c = find(args.id);
   state.conns = state.conns.filter((x) => x.id !== c.id);
-  if (args.keepRemote) return { id: c.id, revoked: [], not_revoked: [], retry_pending: [], manual_revocation_url: null, kept_remote: true, key_stays_valid: false };
+  if (args.keepRemote) return { id: c.id, revoked: [], not_revoked: [], retry_pending: [], manual_revocation_url: null, kept_remote: true, key_stays_valid: false, tools_removed: [], tools_left: [] };
   return {
     id: c.id,
     revoked: ['refresh_token'],
@@ -148,6 +148,8 @@ function disconnect(args: Args): DisconnectReport {
     manual_revocation_url: 'https://myapplications.microsoft.com/',
     kept_remote: false,
     key_stays_valid: false,
+    tools_removed: [],
+    tools_left: [],
   };
 }
 

@@ -211,6 +211,12 @@ pub fn disconnect(ctx: &Ctx, args: DisconnectArgs) -> CliResult {
             ),
         }
     }
+    for t in &report.tools_removed {
+        eprintln!("Took out the setup of {t} (its config is as it was before).");
+    }
+    for (t, why) in &report.tools_left {
+        eprintln!("Could not take out the setup of {t}: {why}.");
+    }
     outln!(
         "Deleted {} ({}:{}) from this vault.",
         conn.id,

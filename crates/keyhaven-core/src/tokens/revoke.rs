@@ -65,6 +65,12 @@ pub struct DisconnectReport {
     /// The credentials themselves (an API key, a machine client's secret) stay valid at the
     /// provider: deleting them here does not revoke them. `manual_revocation_url` says where.
     pub key_stays_valid: bool,
+    /// Tools that were set up to use the connection and are now put back as they were
+    /// (`keyhaven setup ... --remove`, docs/tools.md): `TOOL TARGET`.
+    pub tools_removed: Vec<String>,
+    /// Tools whose setup could not be taken out (`TOOL TARGET`, why): their config still names
+    /// Keyhaven's helper, which now answers "not found".
+    pub tools_left: Vec<(String, String)>,
 }
 
 /// A pending revocation, as listed (no secret in it).
@@ -179,6 +185,15 @@ pub fn disconnect(vault: &mut Vault, conn_id: &str, keep_remote: bool) -> Result
             .clone()
             .or_else(|| def.fields.iter().find_map(|f| f.create_url.clone()))
             .or_else(|| def.register_url.clone());
+    }
+    // The tools set up for it go back to what they were: once the connection is gone, its
+    // bindings (and what restoring needs) go with it.
+    for b in crate::tools::bindings(vault, Some(conn_id))? {
+        let what = format!("{} {}", b.tool.as_str(), b.target);
+        match crate::tools::setup::remove(vault, b.tool, &b.target) {
+            Ok(_) => report.tools_removed.push(what),
+            Err(e) => report.tools_left.push((what, e.to_string())),
+        }
     }
     let actor = vault.actor();
     let vars = serde_json::to_string(&snap.vars).expect("strings serialize");

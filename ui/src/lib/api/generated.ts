@@ -367,7 +367,17 @@ kept_remote: boolean,
  * The credentials themselves (an API key, a machine client's secret) stay valid at the
  * provider: deleting them here does not revoke them. `manual_revocation_url` says where.
  */
-key_stays_valid: boolean, };
+key_stays_valid: boolean, 
+/**
+ * Tools that were set up to use the connection and are now put back as they were
+ * (`keyhaven setup ... --remove`, docs/tools.md): `TOOL TARGET`.
+ */
+tools_removed: Array<string>, 
+/**
+ * Tools whose setup could not be taken out (`TOOL TARGET`, why): their config still names
+ * Keyhaven's helper, which now answers "not found".
+ */
+tools_left: Array<[string, string]>, };
 
 /**
  * What an export wrote.
