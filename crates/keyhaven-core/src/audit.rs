@@ -115,6 +115,8 @@ pub struct AuditQuery<'a> {
     pub since: Option<i64>,
     /// At most this many, the newest.
     pub limit: Option<usize>,
+    /// Only hand-outs to this tool (`git`, `aws`, `kubectl`, `token`...).
+    pub tool: Option<&'a str>,
 }
 
 impl Vault {
@@ -134,6 +136,7 @@ impl Vault {
             "SELECT id, at, connection_id, action, actor, detail, subject, pid, program,
                     parent_program, tool FROM audit_events
              WHERE (?1 IS NULL OR connection_id = ?1) AND (?2 IS NULL OR at >= ?2)
+               AND (?4 IS NULL OR tool = ?4)
              ORDER BY id DESC LIMIT ?3",
         )?;
         let limit = q
@@ -141,22 +144,25 @@ impl Vault {
             .map(|l| l.min(i64::MAX as usize) as i64)
             .unwrap_or(-1);
         let rows = stmt
-            .query_map(rusqlite::params![q.connection_id, q.since, limit], |r| {
-                let at: i64 = r.get(1)?;
-                Ok(AuditEvent {
-                    id: r.get(0)?,
-                    at: format_time(at),
-                    connection_id: r.get(2)?,
-                    action: r.get(3)?,
-                    actor: r.get(4)?,
-                    detail: r.get(5)?,
-                    subject: r.get(6)?,
-                    pid: r.get(7)?,
-                    program: r.get(8)?,
-                    parent_program: r.get(9)?,
-                    tool: r.get(10)?,
-                })
-            })?
+            .query_map(
+                rusqlite::params![q.connection_id, q.since, limit, q.tool],
+                |r| {
+                    let at: i64 = r.get(1)?;
+                    Ok(AuditEvent {
+                        id: r.get(0)?,
+                        at: format_time(at),
+                        connection_id: r.get(2)?,
+                        action: r.get(3)?,
+                        actor: r.get(4)?,
+                        detail: r.get(5)?,
+                        subject: r.get(6)?,
+                        pid: r.get(7)?,
+                        program: r.get(8)?,
+                        parent_program: r.get(9)?,
+                        tool: r.get(10)?,
+                    })
+                },
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

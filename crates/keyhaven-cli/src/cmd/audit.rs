@@ -1,4 +1,4 @@
-//! `keyhaven audit [--json] [--connection CONN] [--limit N] [--since WHEN]`: who did what, when;
+//! `keyhaven audit [--json] [--connection CONN] [--limit N] [--since WHEN] [--tool TOOL]`: who did what, when;
 //! never a secret. Newest first, like `git log`: the question is usually "what just happened".
 
 use keyhaven_core::Error;
@@ -20,6 +20,9 @@ pub struct Args {
     /// Only events since WHEN: a time (2026-12-01T10:00:00Z, 2026-12-01) or an age (30m, 2h, 7d).
     #[arg(long, value_name = "WHEN")]
     since: Option<String>,
+    /// Only hand-outs to this tool: git, aws, kubectl, docker, terraform, cargo, token, env...
+    #[arg(long, value_name = "TOOL")]
+    tool: Option<String>,
     /// Print JSON (newest first, like the text).
     #[arg(long)]
     json: bool,
@@ -41,6 +44,7 @@ pub fn run(ctx: &Ctx, args: Args) -> CliResult {
         connection_id: id.as_deref(),
         since,
         limit: args.limit,
+        tool: args.tool.as_deref(),
     })?;
     if args.json {
         return print_json(&events);

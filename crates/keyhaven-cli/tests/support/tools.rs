@@ -116,7 +116,13 @@ pub fn have(program: &str) -> bool {
 /// The hand-outs in the audit log for `tool`.
 pub fn hand_outs(s: &Session, tool: &str) -> Vec<serde_json::Value> {
     let all: Vec<serde_json::Value> = serde_json::from_str(&s.kh_ok(&["audit", "--json"])).unwrap();
-    all.into_iter()
+    let outs: Vec<serde_json::Value> = all
+        .into_iter()
         .filter(|e| e["action"] == "token.handed_out" && e["tool"] == tool)
-        .collect()
+        .collect();
+    // `audit --tool` selects exactly these.
+    let by_tool: Vec<serde_json::Value> =
+        serde_json::from_str(&s.kh_ok(&["audit", "--tool", tool, "--json"])).unwrap();
+    assert_eq!(by_tool, outs, "audit --tool {tool}");
+    outs
 }
