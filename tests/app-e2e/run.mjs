@@ -418,8 +418,9 @@ try {
     await d.click(button('Connections'));
     await d.click(`//button[contains(@aria-label, 'View Hetzner Cloud')]`);
     await d.waitText('Tools');
+    // The rows come with the section's own request, after the page: wait for them.
     for (const tool of ['git', 'aws', 'kubectl', 'docker', 'terraform', 'cargo']) {
-      if (!(await d.findAll(`css:[data-testid="tools"] [data-tool="${tool}"]`)).length) throw new Error(`no ${tool} row`);
+      await d.until(`the ${tool} row`, async () => (await d.findAll(`css:[data-testid="tools"] [data-tool="${tool}"]`)).length > 0);
     }
     await d.waitText(/holds no AWS access key/);
     await d.type('css:[data-tool="kubectl"] input[id="tool-kubectl-target"]', 'e2e-context');
