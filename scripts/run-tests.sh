@@ -28,6 +28,7 @@ check "ui screens in chromium (mocked IPC)" bash -c 'cd ui && npm run --silent t
 check "oauth test server self-test" node --test tests/oauth-server/
 check "cloud provider fake self-test" node tests/cloud-fake/selftest.mjs
 check "tool servers self-test (git, kubectl, skopeo)" node --test tests/tool-servers/selftest.mjs
+check "resource server self-test (RFC 9728 metadata, hostile modes)" node --test tests/resource-server/selftest.mjs
 
 scripts/with-secret-service.sh cargo test --workspace --features keyhaven-cli/fault-injection 2>&1 | tee "$log"
 cargo_status=${PIPESTATUS[0]}

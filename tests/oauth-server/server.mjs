@@ -18,7 +18,7 @@ import * as http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { CompactSign } from 'jose';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 // ---------------------------------------------------------------------------------------------
 // Output discipline: stdout carries exactly one line (the ready line). oidc-provider prints its
@@ -76,6 +76,23 @@ const REFRESH_TTL = envSeconds('KH_AS_REFRESH_TTL', 14 * 24 * 3600);
 const DEVICE_CODE_TTL = envSeconds('KH_AS_DEVICE_CODE_TTL', 600);
 const ID_TOKEN_TTL = 3600;
 
+// Opt-in features for "connect by URL" (MCP authorization): both off by default, so the server
+// behaves exactly as before unless a test asks for them.
+//   KH_AS_REGISTRATION=1          open dynamic client registration (RFC 7591) + management (RFC 7592)
+//   KH_AS_RESOURCE_INDICATORS=1   resource indicators (RFC 8707): audience-bound access tokens
+//   KH_AS_RESOURCE_TOKEN_FORMAT   opaque (default) | jwt, for resource-bound access tokens
+//   KH_AS_USE_GRANTED_RESOURCE=1  a token/refresh request without `resource` still gets a token
+//                                 for the resource granted at authorization (default: strict)
+const envFlag = (name) => process.env[name] === '1';
+const REGISTRATION = envFlag('KH_AS_REGISTRATION');
+const RESOURCE_INDICATORS = envFlag('KH_AS_RESOURCE_INDICATORS');
+const USE_GRANTED_RESOURCE = envFlag('KH_AS_USE_GRANTED_RESOURCE');
+const RESOURCE_TOKEN_FORMAT = process.env.KH_AS_RESOURCE_TOKEN_FORMAT || 'opaque';
+if (!['opaque', 'jwt'].includes(RESOURCE_TOKEN_FORMAT)) {
+  process.stderr.write(`server.mjs: KH_AS_RESOURCE_TOKEN_FORMAT must be opaque or jwt, got ${RESOURCE_TOKEN_FORMAT}\n`);
+  process.exit(2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Keys: fixed TEST-ONLY keys from test-keys.json (public on purpose). They used to be generated
 // at every start, but Node 20 can deadlock in a KeyGenJob destructor during garbage collection
@@ -107,6 +124,9 @@ const GRANT_TYPES = [
   'urn:ietf:params:oauth:grant-type:device_code',
 ];
 const COUNTED = ['authorization', 'userinfo', 'revocation', 'introspection', 'device_authorization', 'jwks', 'discovery'];
+// Only with KH_AS_REGISTRATION=1 (so the default stats document is unchanged):
+// POST /reg, and GET/PUT/DELETE /reg/<client_id>.
+if (REGISTRATION) COUNTED.push('registration', 'registration_management');
 
 let stats;
 let faults; // endpoint -> [{ mode, remaining, ...options }]
@@ -135,6 +155,7 @@ function countError(endpoint, code) {
 
 const FAULT_ENDPOINTS = new Set([
   'token', 'userinfo', 'jwks', 'discovery', 'revocation', 'introspection', 'device_authorization', 'authorization',
+  ...(REGISTRATION ? ['registration', 'registration_management'] : []),
 ]);
 const ID_TOKEN_MODES = new Set([
   'id_token_bad_signature', 'id_token_wrong_aud', 'id_token_wrong_iss', 'id_token_wrong_nonce',
@@ -313,6 +334,17 @@ await new Promise((resolve, reject) => {
 const { port } = server.address();
 const issuer = `http://127.0.0.1:${port}`;
 
+const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'api:read'];
+
+// RFC 8707 resources this AS issues tokens for (KH_AS_RESOURCE_INDICATORS=1): any https:// URL,
+// or http:// on a loopback host (any port), without fragment.
+function acceptableResource(value) {
+  const u = URL.parse(value);
+  if (!u || u.hash) return false;
+  if (u.protocol === 'https:') return true;
+  return u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+}
+
 // oidc-provider's default in-memory store keeps at most 1,000 entries (LRU): the benchmark's
 // 1,000 grants (3,000 entries) would silently evict each other. The same adapter over a store big
 // enough for any test run.
@@ -324,7 +356,7 @@ const configuration = {
   findAccount,
   jwks: { keys: signingKeys.map((k) => k.jwk) },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
-  scopes: ['openid', 'offline_access', 'profile', 'email', 'api:read'],
+  scopes: SCOPES,
   claims: {
     openid: ['sub'],
     profile: ['name', 'preferred_username'],
@@ -362,6 +394,38 @@ const configuration = {
     userinfo: { enabled: true },
     deviceFlow: { enabled: true },
     clientCredentials: { enabled: true },
+    ...(REGISTRATION ? {
+      // Open registration (no initial access token), as MCP clients expect. Registered clients
+      // go through oidc-provider's normal metadata validation: native clients may use loopback
+      // http redirect URIs (any port matches at authorization, RFC 8252 7.3) and custom schemes
+      // such as dev.keyhaven:/oauth/callback/<id>, exactly like the static clients.
+      registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: true },
+      // RFC 7592: registration_client_uri + registration_access_token (GET/PUT/DELETE). The
+      // registration access token is not rotated on use, so a stored one keeps working.
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+    } : {}),
+    // oidc-provider 9 has resourceIndicators enabled by default, with a getResourceServerInfo
+    // that rejects every resource (invalid_target). That stays the default behaviour.
+    ...(RESOURCE_INDICATORS ? {
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: async (_ctx, resourceIndicator) => {
+          if (!acceptableResource(resourceIndicator)) {
+            throw new errors.InvalidTarget(`resource ${resourceIndicator} is not served by this test AS (https:// or loopback http:// only)`);
+          }
+          return {
+            // Every scope this AS knows may be granted for a resource server (including openid
+            // and offline_access), so the access token's scope echoes what was asked.
+            scope: SCOPES.join(' '),
+            audience: resourceIndicator,
+            accessTokenTTL: ACCESS_TTL,
+            accessTokenFormat: RESOURCE_TOKEN_FORMAT,
+            ...(RESOURCE_TOKEN_FORMAT === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+          };
+        },
+        useGrantedResource: async () => USE_GRANTED_RESOURCE,
+      },
+    } : {}),
   },
   clientBasedCORS: () => true,
   renderError: async (ctx, out) => {
@@ -389,6 +453,10 @@ const EVENT_ENDPOINT = {
   'device_authorization.error': 'device_authorization',
   'jwks.error': 'jwks',
   'discovery.error': 'discovery',
+  'registration_create.error': 'registration',
+  'registration_read.error': 'registration_management',
+  'registration_update.error': 'registration_management',
+  'registration_delete.error': 'registration_management',
   'code_verification.error': 'code_verification',
   'end_session.error': 'end_session',
 };
@@ -402,6 +470,16 @@ for (const [event, endpoint] of Object.entries(EVENT_ENDPOINT)) {
     if (VERBOSE) log(`${event}: ${err?.error} ${err?.error_detail ?? err?.error_description ?? ''}`);
   });
 }
+// Registered clients, for GET /__test/clients.
+const registeredClients = new Map();
+if (REGISTRATION) {
+  provider.on('registration_create.success', (_ctx, client) => {
+    registeredClients.set(client.clientId, client.metadata());
+    if (VERBOSE) log(`client registered: ${client.clientId}`);
+  });
+  provider.on('registration_update.success', (_ctx, client) => registeredClients.set(client.clientId, client.metadata()));
+  provider.on('registration_delete.success', (_ctx, client) => registeredClients.delete(client.clientId));
+}
 provider.on('server_error', (ctx, err) => {
   countError(ctx?.oidc?.route ?? 'unknown', 'server_error');
   log('server_error', err);
@@ -413,6 +491,7 @@ provider.on('server_error', (ctx, err) => {
 function endpointOf(ctx) {
   const { method, path } = ctx;
   if (path === '/auth' && (method === 'GET' || method === 'POST')) return 'authorization';
+  if (REGISTRATION && /^\/reg\/[^/]+$/.test(path) && ['GET', 'PUT', 'DELETE'].includes(method)) return 'registration_management';
   if (method !== 'POST' && method !== 'GET') return null;
   switch (path) {
     case '/token': return method === 'POST' ? 'token' : null;
@@ -424,6 +503,7 @@ function endpointOf(ctx) {
     case '/.well-known/openid-configuration':
     case '/.well-known/oauth-authorization-server':
       return method === 'GET' ? 'discovery' : null;
+    case '/reg': return REGISTRATION && method === 'POST' ? 'registration' : null;
     default: return null;
   }
 }
@@ -488,6 +568,31 @@ async function testRoutes(ctx) {
       }
       return json(ctx, 200, { tokens: out });
     }
+    case 'GET /__test/clients': {
+      // KH_AS_REGISTRATION=1: the dynamically registered clients (ids and metadata).
+      if (!REGISTRATION) return json(ctx, 404, { error: 'dynamic client registration is off (KH_AS_REGISTRATION=1)' });
+      return json(ctx, 200, { clients: [...registeredClients.values()] });
+    }
+    case 'POST /__test/delete-client': {
+      // Simulates "the registration was deleted at the server": the client is removed from the
+      // store, so every later authorization/token/introspection request with its id fails with
+      // invalid_client (its tokens and grants are left as they are, but useless).
+      if (!REGISTRATION) return json(ctx, 404, { error: 'dynamic client registration is off (KH_AS_REGISTRATION=1)' });
+      let body;
+      try {
+        body = JSON.parse(await readRaw(ctx.req));
+      } catch (e) {
+        return json(ctx, 400, { error: `invalid JSON: ${e.message}` });
+      }
+      const id = body?.client_id;
+      if (typeof id !== 'string' || !id) return json(ctx, 400, { error: 'client_id (string) is required' });
+      if (clients.some((c) => c.client_id === id)) return json(ctx, 400, { error: `${id} is a static client; only registered clients can be deleted` });
+      if (!(await provider.Client.adapter.find(id))) return json(ctx, 404, { error: `no registered client ${id}` });
+      await provider.Client.adapter.destroy(id);
+      registeredClients.delete(id);
+      log(`registered client ${id} deleted (test control)`);
+      return json(ctx, 200, { ok: true, deleted: id });
+    }
     case 'POST /__test/fault': {
       let body;
       try {
@@ -519,6 +624,35 @@ function paramsObject(searchParams) {
     else out[k] = v;
   }
   return out;
+}
+
+// KH_AS_RESOURCE_INDICATORS=1: oidc-provider rotates (consumes) the presented refresh token
+// *before* it checks the requested `resource` against the grant, so a refresh for a resource that
+// was never granted would fail with invalid_target *and* burn the refresh token (the next use is
+// reuse, which revokes the grant). Real servers validate first; so does this fixture: the form
+// body is read here (oidc-provider then uses it as an "already parsed" body) and such a request
+// is answered with invalid_target without being processed. Returns true when it answered.
+async function refusedRefreshResource(ctx, countToken) {
+  if (!ctx.is('application/x-www-form-urlencoded')) return false;
+  let raw;
+  try {
+    raw = await readRaw(ctx.req, 56 * 1024);
+  } catch (e) {
+    countToken(undefined);
+    json(ctx, 400, { error: 'invalid_request', error_description: `failed to read the request body: ${e.message}` });
+    return true;
+  }
+  ctx.req.body = raw;
+  const q = new URLSearchParams(raw);
+  const wanted = q.getAll('resource');
+  if (q.get('grant_type') !== 'refresh_token' || wanted.length === 0) return false;
+  const rt = await provider.RefreshToken.find(q.get('refresh_token') ?? '');
+  if (!rt || rt.consumed || wanted.every((r) => rt.resourceIndicators.has(r))) return false;
+  countToken('refresh_token');
+  countError('token', 'invalid_target');
+  if (VERBOSE) log('refresh for a resource not granted: invalid_target (refresh token left unused)');
+  json(ctx, 400, { error: 'invalid_target', error_description: 'resource indicator is missing, or unknown' });
+  return true;
 }
 
 // Token and revocation requests are processed one at a time so that two concurrent refreshes
@@ -687,6 +821,7 @@ provider.use(async (ctx, next) => {
     }
 
     const inner = async () => {
+      if (endpoint === 'token' && RESOURCE_INDICATORS && await refusedRefreshResource(ctx, countToken)) return;
       await next();
       if (endpoint === 'token') {
         countToken(ctx.oidc?.params?.grant_type ?? ctx.oidc?.body?.grant_type);

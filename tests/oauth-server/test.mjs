@@ -540,3 +540,206 @@ describe('keyhaven test authorization server', () => {
     assert.equal(await hung, 'closed');
   });
 });
+
+// --- opt-in: dynamic client registration (RFC 7591/7592) and resource indicators (RFC 8707) ----
+describe('KH_AS_REGISTRATION=1 and KH_AS_RESOURCE_INDICATORS=1', () => {
+  let as;
+  let issuer;
+  const RESOURCE = 'http://127.0.0.1:8765/mcp';
+  const introspector = { authorization: `Basic ${Buffer.from('keyhaven-confidential:keyhaven-confidential-secret').toString('base64')}` };
+  const form = (p, body, headers = {}) => fetch(`${issuer}${p}`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body),
+  });
+  const token = async (body) => {
+    const res = await form('/token', body);
+    return { status: res.status, body: await res.json() };
+  };
+  const introspect = async (t) => (await form('/token/introspection', { token: t }, introspector)).json();
+  const register = async (meta) => {
+    const res = await fetch(`${issuer}/reg`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(meta),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const NATIVE = {
+    client_name: 'Keyhaven (registered)',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback', 'dev.keyhaven:/oauth/callback/mcp1'],
+  };
+
+  async function codeFlow(clientId, { resource = RESOURCE, tokenResource = resource, redirectUri = 'dev.keyhaven:/oauth/callback/mcp1', scope = 'openid offline_access' } = {}) {
+    const { verifier, challenge } = pkce();
+    const u = new URL(`${issuer}/auth`);
+    const params = {
+      client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope, state: 'st', code_challenge: challenge, code_challenge_method: 'S256',
+    };
+    if (resource) params.resource = resource;
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    const r = await runBrowser(u.href, { KH_TEST_NO_DELIVER: '1' });
+    assert.equal(r.code, 0, r.stderr);
+    const redirect = new URL(r.redirect.trim());
+    assert.equal(redirect.searchParams.get('error'), null, redirect.href);
+    const body = {
+      grant_type: 'authorization_code', code: redirect.searchParams.get('code'), code_verifier: verifier, redirect_uri: redirectUri, client_id: clientId,
+    };
+    if (tokenResource) body.resource = tokenResource;
+    return token(body);
+  }
+
+  before(async () => {
+    as = await startServer({ KH_AS_REGISTRATION: '1', KH_AS_RESOURCE_INDICATORS: '1' });
+    issuer = as.issuer;
+  });
+  after(() => { as?.child.kill('SIGTERM'); });
+
+  test('defaults: no registration endpoint, resource indicators refused', async () => {
+    const plain = await startServer();
+    try {
+      const m = await (await fetch(`${plain.issuer}/.well-known/oauth-authorization-server`)).json();
+      assert.equal(m.registration_endpoint, undefined);
+      assert.equal((await fetch(`${plain.issuer}/reg`, { method: 'POST', body: '{}' })).status, 404);
+      const s = await (await fetch(`${plain.issuer}/__test/stats`)).json();
+      assert.ok(!('registration' in s));
+      const cc = await fetch(`${plain.issuer}/token`, {
+        method: 'POST', headers: introspector, body: new URLSearchParams({ grant_type: 'client_credentials', resource: RESOURCE }),
+      });
+      assert.equal((await cc.json()).error, 'invalid_target');
+    } finally {
+      plain.child.kill('SIGTERM');
+    }
+  });
+
+  test('registration of a native public client (RFC 7591) and its management (RFC 7592)', async () => {
+    const m = await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json();
+    assert.equal(m.registration_endpoint, `${issuer}/reg`);
+    const r = await register(NATIVE);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const c = r.body;
+    assert.ok(c.client_id);
+    assert.equal(c.client_secret, undefined, 'public client: no secret');
+    assert.equal(c.token_endpoint_auth_method, 'none');
+    assert.deepEqual(c.grant_types, ['authorization_code', 'refresh_token']);
+    assert.equal(c.registration_client_uri, `${issuer}/reg/${c.client_id}`);
+    assert.ok(c.registration_access_token);
+
+    const auth = { authorization: `Bearer ${c.registration_access_token}` };
+    const read = await fetch(c.registration_client_uri, { headers: auth });
+    assert.equal(read.status, 200);
+    assert.equal((await read.json()).client_id, c.client_id);
+    const read2 = await fetch(c.registration_client_uri, { headers: auth });
+    assert.equal(read2.status, 200, 'the registration access token is not rotated');
+    assert.equal((await fetch(c.registration_client_uri)).status, 401);
+    const listed = await (await fetch(`${issuer}/__test/clients`)).json();
+    assert.ok(listed.clients.some((x) => x.client_id === c.client_id));
+
+    const del = await fetch(c.registration_client_uri, { method: 'DELETE', headers: auth });
+    assert.equal(del.status, 204);
+    const t = await token({ grant_type: 'refresh_token', refresh_token: 'x', client_id: c.client_id });
+    assert.equal(t.body.error, 'invalid_client');
+
+    // bad metadata is refused with invalid_redirect_uri / invalid_client_metadata
+    const bad = await register({ ...NATIVE, redirect_uris: ['http://example.com/callback'] });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error, 'invalid_redirect_uri');
+
+    const s = await (await fetch(`${issuer}/__test/stats`)).json();
+    assert.equal(s.registration, 2);
+    assert.equal(s.registration_management, 4);
+  });
+
+  test('code flow + PKCE + resource with a registered client; refresh with resource; audience in introspection', async () => {
+    const { body: c } = await register(NATIVE);
+    const t = await codeFlow(c.client_id);
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    assert.ok(t.body.access_token && t.body.refresh_token && t.body.id_token);
+    assert.equal(t.body.scope, 'openid offline_access');
+    assert.equal(t.body.access_token.split('.').length, 1, 'opaque by default');
+    const i = await introspect(t.body.access_token);
+    assert.equal(i.active, true);
+    assert.equal(i.aud, RESOURCE);
+    assert.equal(i.client_id, c.client_id);
+    assert.equal(i.sub, 'alice');
+
+    // the loopback redirect at any port works for a registered client too
+    const lb = await codeFlow(c.client_id, { redirectUri: 'http://127.0.0.1:49152/callback' });
+    assert.equal(lb.status, 200, JSON.stringify(lb.body));
+
+    const r = await token({ grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: c.client_id, resource: RESOURCE });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.notEqual(r.body.refresh_token, t.body.refresh_token, 'rotated');
+    assert.equal((await introspect(r.body.access_token)).aud, RESOURCE);
+
+    // a refresh for a resource that was not granted is invalid_target
+    const other = await token({ grant_type: 'refresh_token', refresh_token: r.body.refresh_token, client_id: c.client_id, resource: 'http://127.0.0.1:1/other' });
+    assert.equal(other.body.error, 'invalid_target');
+
+    // quirk (oidc-provider default, useGrantedResource=false): with openid in scope, a refresh
+    // without `resource` gives a userinfo-only token without audience
+    const nores = await token({ grant_type: 'refresh_token', refresh_token: r.body.refresh_token, client_id: c.client_id });
+    assert.equal(nores.status, 200, JSON.stringify(nores.body));
+    const ni = await introspect(nores.body.access_token);
+    assert.equal(ni.active, true);
+    assert.equal(ni.aud, undefined);
+
+    // non-loopback http resources are refused at the authorization endpoint
+    const { challenge } = pkce();
+    const u = new URL(`${issuer}/auth`);
+    for (const [k, v] of Object.entries({
+      client_id: c.client_id, response_type: 'code', redirect_uri: 'dev.keyhaven:/oauth/callback/mcp1', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', resource: 'http://example.com/mcp',
+    })) u.searchParams.set(k, v);
+    const bad = await runBrowser(u.href);
+    assert.equal(new URL(bad.redirect.trim()).searchParams.get('error'), 'invalid_target');
+  });
+
+  test('a token request without resource (openid scope) gets no audience', async () => {
+    const { body: c } = await register(NATIVE);
+    const t = await codeFlow(c.client_id, { tokenResource: null });
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    assert.equal((await introspect(t.body.access_token)).aud, undefined);
+    // without openid the granted resource is used even when the token request omits it
+    const t2 = await codeFlow(c.client_id, { tokenResource: null, scope: 'offline_access api:read' });
+    assert.equal(t2.status, 200, JSON.stringify(t2.body));
+    assert.equal((await introspect(t2.body.access_token)).aud, RESOURCE);
+  });
+
+  test('POST /__test/delete-client: the client becomes invalid_client', async () => {
+    const { body: c } = await register(NATIVE);
+    const t = await codeFlow(c.client_id);
+    assert.equal(t.status, 200);
+    const delPage = await fetch(`${issuer}/__test/delete-client`, { method: 'POST', body: JSON.stringify({ client_id: c.client_id }) });
+    assert.equal(delPage.status, 200);
+    assert.deepEqual(await delPage.json(), { ok: true, deleted: c.client_id });
+    const rat = await fetch(c.registration_client_uri, { headers: { authorization: `Bearer ${c.registration_access_token}` } });
+    assert.equal(rat.status, 401);
+    assert.equal((await rat.json()).error, 'invalid_token');
+    const r = await token({ grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: c.client_id, resource: RESOURCE });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'invalid_client');
+    // authorization requests: the AS shows an error page (it cannot trust any redirect_uri)
+    const { challenge } = pkce();
+    const u = new URL(`${issuer}/auth`);
+    for (const [k, v] of Object.entries({
+      client_id: c.client_id, response_type: 'code', redirect_uri: 'dev.keyhaven:/oauth/callback/mcp1', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256',
+    })) u.searchParams.set(k, v);
+    const b = await runBrowser(u.href);
+    assert.equal(b.code, 1);
+    assert.match(b.stderr, /invalid_client/);
+    // deleting twice is a 404; static clients cannot be deleted
+    const again = await fetch(`${issuer}/__test/delete-client`, { method: 'POST', body: JSON.stringify({ client_id: c.client_id }) });
+    assert.equal(again.status, 404);
+    const st = await fetch(`${issuer}/__test/delete-client`, { method: 'POST', body: JSON.stringify({ client_id: 'keyhaven-native' }) });
+    assert.equal(st.status, 400);
+  });
+
+  test('registration faults (e.g. a 201 without client_id)', async () => {
+    const f = await fetch(`${issuer}/__test/fault`, { method: 'POST', body: JSON.stringify({ endpoint: 'registration', mode: 'patch', patch: { client_id: null } }) });
+    assert.equal(f.status, 200);
+    const r = await register(NATIVE);
+    assert.equal(r.status, 201);
+    assert.equal(r.body.client_id, undefined);
+    assert.ok(r.body.registration_access_token);
+  });
+});

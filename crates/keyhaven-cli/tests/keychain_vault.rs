@@ -47,8 +47,8 @@ fn reopen_reports_status_with_key_source_schema_and_counts() {
     let st = s.status_json();
     assert_eq!(st["key_source"]["kind"], "keychain");
     assert_eq!(st["key_source"]["account"], s.current_account().as_str());
-    assert_eq!(st["schema_version"], 5);
-    assert_eq!(st["schema_latest"], 5);
+    assert_eq!(st["schema_version"], 6);
+    assert_eq!(st["schema_latest"], 6);
     assert_eq!(st["integrity"], "ok");
     assert_eq!(st["counts"]["connections"], 0);
     assert_eq!(st["counts"]["audit_events"], 1, "vault.created");

@@ -5,6 +5,7 @@ mod support;
 
 mod agent;
 mod backup;
+mod by_url;
 mod cli_conventions;
 mod cli_usage;
 mod cloud_credentials;

@@ -48,6 +48,8 @@ pub struct Response {
     pub retry_after: Option<String>,
     /// `Date` header, if any (the server's clock, for skew diagnosis).
     pub date: Option<String>,
+    /// `WWW-Authenticate` header, if any, as sent (RFC 9728 discovery reads its parameters).
+    pub www_authenticate: Option<String>,
     /// Body bytes.
     pub body: Vec<u8>,
 }
@@ -85,6 +87,11 @@ pub fn send(what: &str, req: reqwest::blocking::RequestBuilder) -> Result<Respon
         .get(reqwest::header::DATE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let www_authenticate = resp
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut body = Vec::new();
     resp.take(MAX_BODY + 1)
         .read_to_end(&mut body)
@@ -117,6 +124,7 @@ pub fn send(what: &str, req: reqwest::blocking::RequestBuilder) -> Result<Respon
         content_type,
         retry_after,
         date,
+        www_authenticate,
         body,
     })
 }

@@ -33,6 +33,7 @@
 
 pub mod agent;
 pub mod audit;
+pub mod by_url;
 pub mod catalog;
 pub mod clock;
 pub mod connections;

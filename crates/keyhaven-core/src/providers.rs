@@ -175,6 +175,9 @@ pub struct CustomProvider {
     /// Redefine an existing custom provider with this id (`--replace`). Its connections are not
     /// re-pointed: they must be connected again (SEC-39).
     pub replace: bool,
+    /// RFC 8707: the resource its tokens are for, sent as `resource` on the authorization,
+    /// token and refresh requests (`keyhaven connect URL`, `by_url`).
+    pub resource: Option<String>,
 }
 
 /// Everything a front end shows about one provider before connecting it (desktop add-connection
@@ -575,8 +578,16 @@ impl Vault {
             manual_revocation_url: None,
             scopes,
             scope_separator: " ".into(),
-            authorization_params: Default::default(),
-            token_params: Default::default(),
+            authorization_params: p
+                .resource
+                .iter()
+                .map(|r| ("resource".to_string(), r.clone()))
+                .collect(),
+            token_params: p
+                .resource
+                .iter()
+                .map(|r| ("resource".to_string(), r.clone()))
+                .collect(),
             token_auth_method,
             client_secret_required: false,
             pkce: true,

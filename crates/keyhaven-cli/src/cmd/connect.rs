@@ -13,7 +13,9 @@ use crate::error::CliResult;
 /// Arguments of `keyhaven connect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Provider id (see `keyhaven providers list`).
+    /// Provider id (see `keyhaven providers list`), or the https URL of an OAuth-protected API
+    /// (an MCP server's endpoint): its authorization server is discovered and Keyhaven
+    /// registers itself there when it can (RFC 9728, 8414, 7591, 8707).
     provider: String,
     /// Where the browser returns: the dev.keyhaven: deep link, or a loopback port.
     #[arg(long, value_enum)]
@@ -37,9 +39,31 @@ pub struct Args {
 }
 
 /// Runs `keyhaven connect`.
-pub fn run(ctx: &Ctx, args: Args) -> CliResult {
+pub fn run(ctx: &Ctx, mut args: Args) -> CliResult {
     let vars = parse_vars(&args.vars)?;
     let mut vault = ctx.open_vault()?;
+    if args.provider.contains("://") {
+        if args.device {
+            return Err(keyhaven_core::Error::BadInput(
+                "--device is not available with a URL: the sign-in uses the browser".into(),
+            )
+            .into());
+        }
+        let p = keyhaven_core::by_url::prepare(&mut vault, &args.provider, &args.scopes)?;
+        eprintln!(
+            "{} is guarded by {}; {} client {} (provider {}).",
+            p.resource,
+            p.issuer,
+            if p.registered {
+                "Keyhaven registered itself there as"
+            } else {
+                "reusing Keyhaven's registration,"
+            },
+            p.client_id,
+            p.provider_id
+        );
+        args.provider = p.provider_id;
+    }
     let opts = ConnectOptions {
         redirect: args.redirect.map(RedirectKind::from),
         scopes: args.scopes,

@@ -240,6 +240,7 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
                 client_secret: read_secret_file(a.client_secret_file)?,
                 auth_mode: Some(a.auth_mode.into()),
                 replace: a.replace,
+                resource: None,
             })?;
             if let Some(what) = replacing {
                 eprintln!("Replaced: {what}.");

@@ -275,6 +275,7 @@ mod tests {
             content_type: "application/json".into(),
             retry_after: None,
             date: None,
+            www_authenticate: None,
             body: body.as_bytes().to_vec(),
         }
     }

@@ -39,6 +39,9 @@ pub struct Metadata {
     /// Client authentication methods at the token endpoint.
     #[serde(default)]
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 7591 dynamic client registration endpoint.
+    #[serde(default)]
+    pub registration_endpoint: Option<String>,
 }
 
 impl Metadata {
@@ -111,6 +114,7 @@ fn discover_inner(issuer: &str, adopt_slash: bool) -> Result<Metadata> {
                     &meta.userinfo_endpoint,
                     &meta.device_authorization_endpoint,
                     &meta.jwks_uri,
+                    &meta.registration_endpoint,
                 ]
                 .into_iter()
                 .flatten()

@@ -86,6 +86,7 @@ mod tests {
             content_type: "text/plain".into(),
             retry_after: Some("42".into()),
             date: None,
+            www_authenticate: None,
             body: vec![],
         };
         let e = crate::http::status_error("token request to x", &resp);

@@ -505,6 +505,22 @@ pub struct Resolution {
 fn resolution(vault: &Vault, tool: Tool, q: &ToolQuery) -> Result<Resolution> {
     let resolved = resolve(vault, q)?;
     let id = resolved.connection.id.as_str().to_string();
+    // A token bound to one resource (RFC 8707, `keyhaven connect URL`) goes to no other host.
+    if let Some(host) = q.host.as_deref().filter(|_| tool != Tool::Cargo)
+        && let Some(resource) = vault
+            .provider_def(&resolved.connection.provider)?
+            .authorization_params
+            .get("resource")
+    {
+        let bound = url::Url::parse(resource)
+            .ok()
+            .and_then(|u| normalize_host(&u.origin().ascii_serialization()).ok());
+        if bound.as_deref() != normalize_host(host).ok().as_deref() {
+            return Err(Error::BadInput(format!(
+                "{id}'s tokens are for {resource} only: not handed out for {host}"
+            )));
+        }
+    }
     let aws = if tool == Tool::Aws {
         let def = vault.provider_def(&resolved.connection.provider)?;
         Some(def.tools.aws.clone().ok_or_else(|| {
