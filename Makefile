@@ -17,13 +17,13 @@ PREFIX ?= $(HOME)/.local
 # Where scripts/stage-cli.sh leaves the release CLI, its completions and man page (git-ignored).
 STAGED := src-tauri/cli-dist
 
-.PHONY: run test deps-build deps-test ui oauth-server build bench deb install clean-ui generated
+.PHONY: run test deps-build deps-test ui oauth-server mcp-server build bench deb install clean-ui generated
 
 run: deps-build ui
 	$(CARGO) build -p keyhaven-desktop -p keyhaven-cli
 	$(APP)
 
-test: deps-test ui oauth-server
+test: deps-test ui oauth-server mcp-server
 	$(CARGO) build --workspace --all-targets --features keyhaven-cli/fault-injection
 	scripts/run-tests.sh
 
@@ -47,6 +47,14 @@ tests/oauth-server/node_modules/.installed: tests/oauth-server/package-lock.json
 	touch $@
 
 oauth-server: tests/oauth-server/node_modules/.installed
+
+# The remote MCP server and client the mcp-proxy tests run (the official MCP TypeScript SDK,
+# pinned in its package-lock).
+tests/mcp-server/node_modules/.installed: tests/mcp-server/package-lock.json
+	cd tests/mcp-server && npm ci --no-audit --no-fund
+	touch $@
+
+mcp-server: tests/mcp-server/node_modules/.installed
 
 build: deps-build ui
 	$(CARGO) build --workspace
@@ -81,13 +89,14 @@ install: deps-build ui
 	install -Dm644 $(STAGED)/keyhaven.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/keyhaven.fish
 	install -Dm644 $(STAGED)/keyhaven.1.gz $(DESTDIR)$(PREFIX)/share/man/man1/keyhaven.1.gz
 
-bench: deps-test oauth-server ui
+bench: deps-test oauth-server mcp-server ui
 	$(CARGO) bench -p keyhaven-core --bench vault_open
 	$(CARGO) bench -p keyhaven-core --bench connect_flow
 	$(CARGO) bench -p keyhaven-core --bench tokens
 	$(CARGO) bench -p keyhaven-core --bench refresh_many
 	scripts/bench-cli.sh
+	scripts/bench-mcp.sh
 	scripts/bench-desktop.sh
 
 clean-ui:
-	rm -rf ui/node_modules ui/dist tests/oauth-server/node_modules
+	rm -rf ui/node_modules ui/dist tests/oauth-server/node_modules tests/mcp-server/node_modules

@@ -44,6 +44,7 @@ mod ts_types {
     pub use std::collections::BTreeMap;
 
     pub use keyhaven_core::audit::AuditEvent;
+    pub use keyhaven_core::by_url::Preview;
     pub use keyhaven_core::connections::{ConnectionDetails, ConnectionSummary};
     pub use keyhaven_core::credentials::AddReport;
     pub use keyhaven_core::providers::{ProviderInfo, ProviderSummary};
@@ -52,6 +53,7 @@ mod ts_types {
     pub use keyhaven_core::vault::backup::{ExportReport, ImportReport};
 
     pub use crate::commands::connect::{FlowOutcome, StartedFlow};
+    pub use crate::commands::mcp::McpView;
     pub use crate::commands::tools::{ToolOptions, ToolView};
     pub use crate::commands::vault::AppInfo;
     pub use crate::events::UiEvent;

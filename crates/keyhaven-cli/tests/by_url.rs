@@ -50,7 +50,7 @@ impl Drop for ResourceServer {
     }
 }
 
-fn dcr_server() -> AuthServer {
+pub(crate) fn dcr_server() -> AuthServer {
     AuthServer::start_with(&[
         ("KH_AS_REGISTRATION", "1"),
         ("KH_AS_RESOURCE_INDICATORS", "1"),
@@ -58,7 +58,7 @@ fn dcr_server() -> AuthServer {
 }
 
 /// Runs `keyhaven connect URL --json` through the scripted browser as `login`.
-fn connect_url(f: &Flow, url: &str, login: &str) -> std::process::Output {
+pub(crate) fn connect_url(f: &Flow, url: &str, login: &str) -> std::process::Output {
     let child = f.spawn_connect(
         &[url, "--json", "--timeout", "60"],
         &[("KH_TEST_LOGIN", login)],

@@ -12,6 +12,7 @@ mod cloud_credentials;
 mod connect_flow;
 mod keychain_vault;
 mod machine_grants;
+mod mcp_proxy;
 mod passphrase_vault;
 mod provider_trust;
 mod token_lifecycle;

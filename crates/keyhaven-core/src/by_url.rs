@@ -23,7 +23,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 use url::Url;
 
-use crate::catalog::RedirectKind;
+use crate::catalog::{ProviderDef, RedirectKind};
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::http;
@@ -91,15 +91,22 @@ pub fn check_url(raw: &str) -> Result<Url> {
 
 /// The `resource_metadata` and `scope` parameters of a `WWW-Authenticate: Bearer` challenge.
 fn bearer_params(header: &str) -> (Option<String>, Option<String>) {
-    let Some(rest) = header
-        .trim()
-        .strip_prefix("Bearer")
-        .or_else(|| header.trim().strip_prefix("bearer"))
+    let mut p = challenge_params(header);
+    (p.remove("resource_metadata"), p.remove("scope"))
+}
+
+/// The parameters of a `WWW-Authenticate: Bearer` challenge (RFC 6750 §3: `error`, `scope`,
+/// RFC 9728's `resource_metadata`...), names lowercased; empty for another scheme.
+pub fn challenge_params(header: &str) -> std::collections::BTreeMap<String, String> {
+    let mut params = std::collections::BTreeMap::new();
+    let h = header.trim();
+    let Some(rest) = h
+        .get(..6)
+        .filter(|p| p.eq_ignore_ascii_case("bearer"))
+        .map(|_| &h[6..])
     else {
-        return (None, None);
+        return params;
     };
-    let mut metadata = None;
-    let mut scope = None;
     let mut s = rest;
     loop {
         s = s.trim_start_matches([' ', ',', '\t']);
@@ -116,14 +123,10 @@ fn bearer_params(header: &str) -> (Option<String>, Option<String>) {
             let end = after.find(',').unwrap_or(after.len());
             (after[..end].trim().to_string(), &after[end..])
         };
-        match name.as_str() {
-            "resource_metadata" => metadata = Some(value),
-            "scope" => scope = Some(value),
-            _ => {}
-        }
+        params.entry(name).or_insert(value);
         s = next;
     }
-    (metadata, scope)
+    params
 }
 
 fn fetch_json<T: serde::de::DeserializeOwned>(
@@ -451,8 +454,88 @@ pub fn provider_id_for(resource: &Url) -> String {
     id
 }
 
+/// What connecting `target` would do, found out without storing anything: the desktop's
+/// "Connect by URL" preview (which server guards it, what it asks for, whether Keyhaven can
+/// register itself there).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Preview {
+    /// The resource its tokens would be for.
+    pub resource: String,
+    /// The authorization server that guards it (its issuer, checked).
+    pub issuer: String,
+    /// The scopes it asks for.
+    pub scopes: Vec<String>,
+    /// The provider id the connection would get.
+    pub provider_id: String,
+    /// Keyhaven already holds a registration at that server.
+    pub registered: bool,
+    /// The server lets Keyhaven register itself (RFC 7591), so no client id is needed.
+    pub can_register: bool,
+}
+
+/// The catalog entry a provider id names when it is connected by discovery (`[mcp]` with
+/// `dynamic_registration`), and its endpoint.
+pub fn catalog_target(id: &str) -> Result<Option<(ProviderDef, String)>> {
+    Ok(
+        crate::catalog::Catalog::builtin_provider(id)?.and_then(|def| {
+            let url = def.mcp.as_ref().map(|m| m.url.clone())?;
+            def.dynamic_registration.then_some((def, url))
+        }),
+    )
+}
+
+/// What `keyhaven connect` should connect for `target` by discovery: a URL itself, or the
+/// endpoint of a provider connected by discovery (a catalog `[mcp]` entry, or a provider made
+/// by an earlier connect by URL, so its registration is checked again). `None`: an ordinary
+/// provider.
+pub fn connect_target(vault: &Vault, target: &str) -> Result<Option<String>> {
+    if target.contains("://") {
+        return Ok(Some(target.to_string()));
+    }
+    if let Some((_, url)) = catalog_target(target)? {
+        return Ok(Some(url));
+    }
+    Ok(vault
+        .provider_def(target)
+        .ok()
+        .filter(|d| d.dynamic_registration)
+        .and_then(|d| d.mcp.map(|m| m.url)))
+}
+
+fn entry_for(raw: &str) -> Result<Option<ProviderDef>> {
+    let url = check_url(raw)?;
+    let entry = crate::catalog::Catalog::builtin()?.iter().find(|d| {
+        d.dynamic_registration
+            && d.mcp
+                .as_ref()
+                .is_some_and(|m| check_url(&m.url).is_ok_and(|u| u == url))
+    });
+    Ok(entry.cloned())
+}
+
+/// [`prepare`] without storing or registering anything.
+pub fn preview(vault: &Vault, raw: &str) -> Result<Preview> {
+    let info = discover_resource(raw)?;
+    let meta = server_metadata(&info.authorization_server)?;
+    let url = check_url(&info.resource)?;
+    Ok(Preview {
+        provider_id: match entry_for(&info.resource)? {
+            Some(e) => e.id,
+            None => provider_id_for(&url),
+        },
+        registered: stored(vault, &meta.issuer)?.is_some(),
+        can_register: meta.registration_endpoint.is_some(),
+        resource: info.resource,
+        issuer: meta.issuer,
+        scopes: info.scopes,
+    })
+}
+
 /// Steps 1 to 4 for `raw`: discovers, checks, registers when needed, and defines (or updates)
-/// the provider for the resource. `scopes` replaces what the resource asks for.
+/// the provider for the resource. `scopes` replaces what the resource asks for. A URL that is a
+/// catalog `[mcp]` entry's endpoint fills that entry in (`keyhaven connect notion-mcp`), so the
+/// connection carries the entry's id and name.
 pub fn prepare(vault: &mut Vault, raw: &str, scopes: &[String]) -> Result<Prepared> {
     let info = discover_resource(raw)?;
     let meta = server_metadata(&info.authorization_server)?;
@@ -461,13 +544,18 @@ pub fn prepare(vault: &mut Vault, raw: &str, scopes: &[String]) -> Result<Prepar
         _ => (register(vault, &meta)?, true),
     };
     let url = check_url(&info.resource)?;
-    let id = provider_id_for(&url);
+    let entry = entry_for(&info.resource)?;
+    let id = match &entry {
+        Some(e) => e.id.clone(),
+        None => provider_id_for(&url),
+    };
     let scopes = if scopes.is_empty() {
         info.scopes.clone()
     } else {
         scopes.to_vec()
     };
-    let same = vault.provider_def(&id).ok().is_some_and(|d| {
+    let custom = vault.custom_provider(&id)?;
+    let same = custom.as_ref().is_some_and(|d| {
         d.issuer.as_deref() == Some(meta.issuer.as_str())
             && d.authorization_params.get("resource") == Some(&info.resource)
             && d.scopes == scopes
@@ -480,7 +568,6 @@ pub fn prepare(vault: &mut Vault, raw: &str, scopes: &[String]) -> Result<Prepar
     if same {
         vault.configure_provider(&id, &reg.client_id, secret())?;
     } else {
-        let exists = vault.provider_def(&id).is_ok();
         vault.add_custom_provider(CustomProvider {
             id: id.clone(),
             issuer: Some(meta.issuer.clone()),
@@ -489,7 +576,8 @@ pub fn prepare(vault: &mut Vault, raw: &str, scopes: &[String]) -> Result<Prepar
             client_id: Some(reg.client_id.clone()),
             client_secret: secret(),
             resource: Some(info.resource.clone()),
-            replace: exists,
+            replace: custom.is_some(),
+            catalog_entry: entry,
             ..Default::default()
         })?;
     }
@@ -522,6 +610,24 @@ mod tests {
             bearer_params(r#"Bearer error="invalid_token""#),
             (None, None)
         );
+        let p = challenge_params(
+            r#"bearer error="insufficient_scope", scope="files:read files:write""#,
+        );
+        assert_eq!(p["error"], "insufficient_scope");
+        assert_eq!(p["scope"], "files:read files:write");
+    }
+
+    #[test]
+    fn catalog_mcp_entries_are_connected_by_their_endpoint() {
+        let (def, url) = catalog_target("notion-mcp").unwrap().expect("an MCP entry");
+        assert_eq!(url, "https://mcp.notion.com/mcp");
+        assert!(def.dynamic_registration);
+        assert_eq!(
+            entry_for(&url).unwrap().map(|d| d.id).as_deref(),
+            Some("notion-mcp")
+        );
+        assert!(catalog_target("github").unwrap().is_none());
+        assert!(entry_for("https://mcp.example.com/mcp").unwrap().is_none());
     }
 
     #[test]

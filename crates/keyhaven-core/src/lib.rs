@@ -45,6 +45,7 @@ pub mod http;
 pub mod ids;
 pub mod inspect;
 pub mod issued;
+pub mod mcp;
 pub mod oauth;
 pub mod overview;
 pub mod paths;

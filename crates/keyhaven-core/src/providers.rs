@@ -178,6 +178,10 @@ pub struct CustomProvider {
     /// RFC 8707: the resource its tokens are for, sent as `resource` on the authorization,
     /// token and refresh requests (`keyhaven connect URL`, `by_url`).
     pub resource: Option<String>,
+    /// The catalog's `[mcp]` entry this definition fills in (`keyhaven connect notion-mcp`):
+    /// the definition takes the entry's id, name, categories and docs, and the endpoints the
+    /// discovery found. `None` for a provider of its own.
+    pub catalog_entry: Option<ProviderDef>,
 }
 
 /// Everything a front end shows about one provider before connecting it (desktop add-connection
@@ -294,7 +298,7 @@ impl Vault {
         Ok(ids)
     }
 
-    fn custom_provider(&self, id: &str) -> Result<Option<ProviderDef>> {
+    pub(crate) fn custom_provider(&self, id: &str) -> Result<Option<ProviderDef>> {
         let text: Option<Option<String>> = self
             .conn()
             .prepare_cached(
@@ -428,7 +432,12 @@ impl Vault {
                 p.id
             )));
         }
-        if Catalog::builtin()?.get(&p.id).is_some() {
+        // A catalog MCP entry is discovered when connected: its definition is filled in here.
+        let filling_entry = p
+            .catalog_entry
+            .as_ref()
+            .is_some_and(|e| e.id == p.id && e.mcp.is_some());
+        if !filling_entry && Catalog::builtin()?.get(&p.id).is_some() {
             return Err(Error::BadInput(format!(
                 "{} is a catalog provider; use `keyhaven providers configure {}` for your own app",
                 p.id, p.id
@@ -603,6 +612,22 @@ impl Vault {
             fields: vec![],
             verify: None,
             tools: Default::default(),
+            dynamic_registration: p.resource.is_some(),
+            mcp: p
+                .resource
+                .as_ref()
+                .map(|url| crate::catalog::McpServer { url: url.clone() }),
+        };
+        let def = match p.catalog_entry.as_ref().filter(|_| filling_entry) {
+            Some(entry) => ProviderDef {
+                name: entry.name.clone(),
+                categories: entry.categories.clone(),
+                docs_url: entry.docs_url.clone(),
+                register_url: entry.register_url.clone(),
+                mcp: entry.mcp.clone(),
+                ..def
+            },
+            None => def,
         };
         check_custom(&p.id, &def).map_err(|e| Error::BadInput(format!("custom provider: {e}")))?;
         let json = serde_json::to_string(&def).expect("definition serializes");
@@ -747,8 +772,11 @@ pub(crate) fn check_custom(id: &str, def: &ProviderDef) -> Result<(), String> {
     if def.id != id {
         return Err(format!("it names itself {:?}", def.id));
     }
-    if Catalog::has_builtin(id) {
-        return Err(format!("{id} is a catalog provider's id"));
+    if let Some(entry) = Catalog::builtin_provider(id).map_err(|e| e.to_string())? {
+        // Only a catalog MCP entry is filled in, with its own server (SEC-40).
+        if entry.mcp.is_none() || entry.mcp != def.mcp {
+            return Err(format!("{id} is a catalog provider's id"));
+        }
     }
     if !matches!(
         def.auth_mode,

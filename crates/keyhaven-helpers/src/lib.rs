@@ -24,7 +24,7 @@ pub mod docker;
 pub mod git;
 pub mod kube;
 pub mod terraform;
-mod time;
+pub mod time;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};

@@ -40,6 +40,7 @@ macro_rules! for_each_command {
                 options: ToolOptions
             ) -> Vec<SetupReport>;
             [commands::tools] remove_tool(tool: String, target: String) -> SetupReport;
+            [commands::mcp] connection_mcp(id: String) -> Option<McpView>;
             [commands::providers] providers_list() -> Vec<ProviderSummary>;
             [commands::providers] provider_info(id: String) -> ProviderInfo;
             [commands::providers] provider_configure(id: String, client_id: String, client_secret: Option<String>) -> ();
@@ -61,6 +62,8 @@ macro_rules! for_each_command {
             [commands::connect] connect_open_again(flow_id: String) -> ();
             [commands::connect] connect_cancel(flow_id: String) -> ();
             [commands::connect] connect_paste(url: String) -> ConnectionSummary;
+            [commands::connect] connect_url_preview(url: String) -> Preview;
+            [commands::connect] connect_url(url: String, scopes: Vec<String>) -> StartedFlow;
             [commands::credentials] credentials_add(
                 provider: String,
                 values: BTreeMap<String, String>,

@@ -12,6 +12,7 @@ mod list;
 pub mod connect;
 pub mod connections;
 pub mod credentials;
+pub mod mcp;
 pub mod providers;
 pub mod settings;
 pub mod tools;

@@ -252,7 +252,7 @@ const SUGGESTED: Record<string, Partial<Record<Tool, string[]>>> = {
   gitlab: { git: ['gitlab.com'], docker: ['registry.gitlab.com'] },
 };
 const AWS_KEYS = new Set(['aws', 'scaleway', 'exoscale']);
-const NOUNS: Record<Tool, string> = { git: 'host', aws: 'profile', kubectl: 'context', docker: 'registry', terraform: 'host', cargo: 'registry' };
+const NOUNS: Record<Tool, string> = { git: 'host', aws: 'profile', kubectl: 'context', docker: 'registry', terraform: 'host', cargo: 'registry', mcp: 'client/server name' };
 
 /** Where core writes each tool's configuration (for a person whose home is /home/alice). */
 export const CONFIG: Record<Tool, string> = {
@@ -262,6 +262,7 @@ export const CONFIG: Record<Tool, string> = {
   docker: '/home/alice/.docker/config.json',
   terraform: '/home/alice/.terraformrc',
   cargo: '/home/alice/.cargo/config.toml',
+  mcp: '/home/alice/.cursor/mcp.json',
 };
 
 export const suggestedTargets = (provider: string, tool: Tool): string[] => SUGGESTED[provider]?.[tool] ?? [];

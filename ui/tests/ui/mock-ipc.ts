@@ -2,7 +2,9 @@
 // page.addInitScript before the app's own script runs: @tauri-apps/api/mocks' mockIPC answers
 // every command from mock-data.ts and records each call in window.__mock.calls. The page's
 // query string picks a scenario: ?vault=missing|locked, ?empty=1, ?key=keychain (a keychain
-// vault), ?links=unregistered (the dev.keyhaven: handler is not registered).
+// vault), ?links=unregistered (the dev.keyhaven: handler is not registered). Connect by URL:
+// https://mcp.HOST/... is guarded by https://auth.HOST, which registers Keyhaven;
+// https://noreg.HOST/... by a server that cannot; the connection it makes is an MCP server's.
 //
 // Failures are thrown as {code, message}, exactly what a Rust command's CommandError becomes.
 // `window.__mock.decline(cmd)` makes the next call of `cmd` answer `cancelled`, as when the
@@ -18,6 +20,9 @@ import type {
   ConnectionSummary,
   DisconnectReport,
   FlowOutcome,
+  McpClient,
+  McpView,
+  Preview,
   ProviderSummary,
   SetupReport,
   StartedFlow,
@@ -38,6 +43,8 @@ const state = {
   custom: [] as ProviderSummary[],
   bindings: initialBindings() as Binding[],
   flows: new Map<string, StartedFlow>(),
+  /** Providers made by connect_url, and their resource (an MCP server's endpoint). */
+  byUrl: new Map<string, string>(),
   flowCount: 0,
   /** Set by a test: the next connect_wait answers this. */
   nextWait: null as FlowOutcome | null,
@@ -193,6 +200,84 @@ function removeTool(args: Args): SetupReport {
   return { tool, target, connection_id: b!.connection_id, config: CONFIG[tool], changed: true, notes: [] };
 }
 
+function startFlow(provider: string): StartedFlow {
+  const flow: StartedFlow = {
+    flow_id: `flow-${++state.flowCount}`,
+    authorization_url: `https://auth.example.com/authorize?client_id=abc&state=xyz&provider=${provider}`,
+    redirect_uri: 'http://127.0.0.1:53682/callback',
+    redirect_kind: 'loopback',
+    provider,
+    expires_at: iso(600),
+  };
+  state.flows.set(flow.flow_id, flow);
+  return flow;
+}
+
+/** core's by_url::check_url, as far as the tests need it. */
+function checkUrl(raw: string): URL {
+  let url: URL | null = null;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    fail('bad_input', `"${raw}" is not a URL: relative URL without a base`);
+  }
+  const u = url!;
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) {
+    fail('bad_input', `${raw.trim()}: only https URLs (or http on this machine) are used, not ${u.protocol.slice(0, -1)}`);
+  }
+  return u;
+}
+
+function byUrlPreview(raw: string): Preview {
+  const u = checkUrl(raw);
+  if (!/^(mcp|noreg)\./.test(u.hostname)) fail('http', `the resource ${u.href}: could not connect (timed out after 5 s)`);
+  const providerId = `${u.host}${u.pathname}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return {
+    resource: u.href,
+    issuer: `https://auth.${u.hostname.replace(/^(mcp|noreg)\./, '')}`,
+    scopes: ['notes:read', 'notes:write'],
+    provider_id: providerId,
+    registered: state.byUrl.has(providerId),
+    can_register: u.hostname.startsWith('mcp.'),
+  };
+}
+
+function connectUrl(args: Args): StartedFlow {
+  const p = byUrlPreview(String(args.url));
+  if (!p.registered && !p.can_register) {
+    fail('bad_input', `${p.issuer} offers no dynamic client registration: register an app there and connect with \`keyhaven providers add --id ID --issuer ${p.issuer} --client-id CLIENT_ID\``);
+  }
+  state.byUrl.set(p.provider_id, p.resource);
+  return startFlow(p.provider_id);
+}
+
+const MCP_CLIENTS: [McpClient, string, string][] = [
+  ['claude-desktop', 'mcpServers', '/home/alice/.config/Claude/claude_desktop_config.json'],
+  ['claude-code', 'mcpServers', '/home/alice/.claude.json'],
+  ['cursor', 'mcpServers', '/home/alice/.cursor/mcp.json'],
+  ['vscode', 'servers', '/home/alice/.config/Code/User/mcp.json'],
+  ['windsurf', 'mcpServers', '/home/alice/.codeium/windsurf/mcp_config.json'],
+  ['gemini', 'mcpServers', '/home/alice/.gemini/settings.json'],
+  ['zed', 'context_servers', '/home/alice/.config/zed/settings.json'],
+  ['codex', '', '/home/alice/.codex/config.toml'],
+];
+
+/** core's McpClient::snippet for each client, named after the connection. */
+function mcpView(c: ConnectionDetails): McpView | null {
+  const url = state.byUrl.get(c.provider);
+  if (!url) return null;
+  const program = '/usr/bin/keyhaven';
+  const clients = MCP_CLIENTS.map(([client, key, config]) => {
+    const entry = client === 'vscode' ? { type: 'stdio', command: program, args: ['mcp-proxy', c.id] } : { command: program, args: ['mcp-proxy', c.id] };
+    const snippet = client === 'codex'
+      ? `[mcp_servers.${c.id}]\ncommand = "${program}"\nargs = ["mcp-proxy", "${c.id}"]\n`
+      : JSON.stringify({ [key]: { [c.id]: entry } }, null, 2);
+    return { client, config, snippet };
+  });
+  return { url, program, clients };
+}
+
 // One per command of the generated contract, no more, no fewer (a type error otherwise).
 const handlers: Record<CommandName, (args: Args) => unknown> = {
   vault_status: () => view(),
@@ -250,18 +335,7 @@ const handlers: Record<CommandName, (args: Args) => unknown> = {
     state.custom.push(p);
     return p;
   },
-  connect_start: (a) => {
-    const flow: StartedFlow = {
-      flow_id: `flow-${++state.flowCount}`,
-      authorization_url: `https://auth.example.com/authorize?client_id=abc&state=xyz&provider=${String(a.provider)}`,
-      redirect_uri: 'http://127.0.0.1:53682/callback',
-      redirect_kind: 'loopback',
-      provider: String(a.provider),
-      expires_at: iso(600),
-    };
-    state.flows.set(flow.flow_id, flow);
-    return flow;
-  },
+  connect_start: (a) => startFlow(String(a.provider)),
   connect_wait: async (a) => {
     await sleep(150);
     const next = state.nextWait;
@@ -269,6 +343,10 @@ const handlers: Record<CommandName, (args: Args) => unknown> = {
     if (!next || a.flowId !== `flow-${state.flowCount}`) return { state: 'pending' };
     state.nextWait = null;
     state.flows.delete(String(a.flowId));
+    // A connection made by URL is listed from now on (its page shows the MCP box).
+    if (next.state === 'done' && state.byUrl.has(next.connection.provider) && !state.conns.some((c) => c.id === next.connection.id)) {
+      state.conns.push({ ...connections()[1]!, ...next.connection, scopes_requested: next.connection.scopes, has_refresh_token: true, fields: [], last_error: null, extra: {} });
+    }
     return next;
   },
   connect_open_again: () => null,
@@ -278,6 +356,9 @@ const handlers: Record<CommandName, (args: Args) => unknown> = {
     if (!url.includes('code=')) fail('bad_redirect', 'this address has no authorization code');
     return { id: 'c_pasted', provider: 'gitlab', account: 'amartin', status: 'connected', expires_at: iso(7200), scopes: ['read_user'], instance: '', label: null, default: false, renewable: true };
   },
+  connect_url_preview: (a) => byUrlPreview(String(a.url)),
+  connect_url: connectUrl,
+  connection_mcp: (a) => mcpView(find(a.id)),
   credentials_add: addCredentials,
   open_url: () => null,
 };

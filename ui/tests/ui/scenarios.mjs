@@ -2,6 +2,7 @@
 import './screens.test-ui.mjs';
 import './connections.test-ui.mjs';
 import './tools.test-ui.mjs';
+import './byurl.test-ui.mjs';
 import './cloud.test-ui.mjs';
 
 export { tests } from './common.mjs';

@@ -15,7 +15,8 @@ use crate::error::CliResult;
 pub struct Args {
     /// Provider id (see `keyhaven providers list`), or the https URL of an OAuth-protected API
     /// (an MCP server's endpoint): its authorization server is discovered and Keyhaven
-    /// registers itself there when it can (RFC 9728, 8414, 7591, 8707).
+    /// registers itself there when it can (RFC 9728, 8414, 7591, 8707). A catalog MCP entry
+    /// (`notion-mcp`) is connected the same way, with no URL.
     provider: String,
     /// Where the browser returns: the dev.keyhaven: deep link, or a loopback port.
     #[arg(long, value_enum)]
@@ -42,14 +43,14 @@ pub struct Args {
 pub fn run(ctx: &Ctx, mut args: Args) -> CliResult {
     let vars = parse_vars(&args.vars)?;
     let mut vault = ctx.open_vault()?;
-    if args.provider.contains("://") {
+    if let Some(target) = keyhaven_core::by_url::connect_target(&vault, &args.provider)? {
         if args.device {
             return Err(keyhaven_core::Error::BadInput(
                 "--device is not available with a URL: the sign-in uses the browser".into(),
             )
             .into());
         }
-        let p = keyhaven_core::by_url::prepare(&mut vault, &args.provider, &args.scopes)?;
+        let p = keyhaven_core::by_url::prepare(&mut vault, &target, &args.scopes)?;
         eprintln!(
             "{} is guarded by {}; {} client {} (provider {}).",
             p.resource,

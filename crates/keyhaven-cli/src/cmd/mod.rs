@@ -13,6 +13,7 @@ mod helpers;
 mod init;
 mod list;
 mod man;
+mod mcp;
 mod providers;
 mod rename;
 mod setup;
@@ -129,6 +130,9 @@ enum Command {
     TerraformCredentials(helpers::TerraformArgs),
     /// cargo's credential provider (credential-provider = ["keyhaven", "cargo-credential"]).
     CargoCredential(helpers::CargoArgs),
+    /// A stdio MCP server for an MCP client, forwarding to the connection's remote MCP server
+    /// with a fresh token (`command: keyhaven, args: [mcp-proxy, CONN]`; see setup mcp).
+    McpProxy(mcp::ProxyArgs),
     /// Print the shell completion script for bash, zsh or fish.
     Completions(completions::Args),
     /// Print the keyhaven(1) manual page (roff).
@@ -187,6 +191,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::DockerCredential(args) => helpers::docker(&ctx, args),
         Command::TerraformCredentials(args) => helpers::terraform(&ctx, args),
         Command::CargoCredential(args) => helpers::cargo(&ctx, args),
+        Command::McpProxy(args) => mcp::proxy(&ctx, args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

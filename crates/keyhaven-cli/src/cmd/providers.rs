@@ -241,6 +241,7 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
                 auth_mode: Some(a.auth_mode.into()),
                 replace: a.replace,
                 resource: None,
+                catalog_entry: None,
             })?;
             if let Some(what) = replacing {
                 eprintln!("Replaced: {what}.");

@@ -1,4 +1,4 @@
-//! `keyhaven setup git|aws|kube|docker|terraform|cargo` and `keyhaven setup list`: point a
+//! `keyhaven setup git|aws|kube|docker|terraform|cargo|mcp` and `keyhaven setup list`: point a
 //! tool's own configuration at Keyhaven's helper, or take that out again (`--remove`). The
 //! work is keyhaven-core's `tools::setup` (the desktop's Tools buttons call the same code).
 
@@ -118,6 +118,31 @@ pub enum SetupCommand {
         #[arg(long)]
         json: bool,
     },
+    /// An MCP client (Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Gemini CLI, Zed,
+    /// Codex): print the server entry that runs `keyhaven mcp-proxy CONN`, or write it into
+    /// the client's own configuration file with --write.
+    Mcp {
+        /// The MCP server's connection.
+        #[arg(required_unless_present = "remove")]
+        conn: Option<String>,
+        /// The client: claude-desktop, claude-code, cursor, vscode, windsurf, gemini, zed,
+        /// codex.
+        #[arg(long, value_name = "NAME")]
+        client: String,
+        /// The server's name in the client's configuration (default: the connection's id).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Write the entry into the client's configuration file (recorded, so --remove puts
+        /// the file back), instead of printing it.
+        #[arg(long)]
+        write: bool,
+        /// Take out the entry --write wrote, restoring what was there under that name.
+        #[arg(long, conflicts_with = "write")]
+        remove: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// What is set up, per tool: target, connection, file.
     List {
         /// Print JSON.
@@ -135,6 +160,7 @@ pub fn run(ctx: &Ctx, cmd: SetupCommand) -> CliResult {
             | SetupCommand::Docker { remove: true, .. }
             | SetupCommand::Terraform { remove: true, .. }
             | SetupCommand::Cargo { remove: true, .. }
+            | SetupCommand::Mcp { remove: true, .. }
     );
     let mut vault = ctx.open_vault()?;
     let program = || -> CliResult<PathBuf> {
@@ -151,6 +177,63 @@ pub fn run(ctx: &Ctx, cmd: SetupCommand) -> CliResult {
     };
     let (reports, json) = match cmd {
         SetupCommand::List { json } => return list(&vault, json),
+        SetupCommand::Mcp {
+            conn,
+            client,
+            name,
+            write,
+            remove,
+            json,
+        } => {
+            let client = keyhaven_core::mcp::McpClient::parse(&client)?;
+            let conn_id = conn
+                .as_deref()
+                .map(|c| vault.find_connection(c).map(|c| c.id.as_str().to_string()))
+                .transpose()?;
+            if remove {
+                let targets: Vec<String> = match name.as_ref().or(conn_id.as_ref()) {
+                    Some(n) => vec![format!("{}/{n}", client.as_str())],
+                    None => tools::bindings(&vault, None)?
+                        .into_iter()
+                        .filter(|b| {
+                            b.tool == Tool::Mcp
+                                && b.target.starts_with(&format!("{}/", client.as_str()))
+                        })
+                        .map(|b| b.target)
+                        .collect(),
+                };
+                let mut reports = vec![];
+                for t in targets {
+                    reports.push(setup::remove(&mut vault, Tool::Mcp, &t)?);
+                }
+                if reports.is_empty() {
+                    return Err(keyhaven_core::Error::BadInput(format!(
+                        "no MCP server is set up in {} by Keyhaven",
+                        client.as_str()
+                    ))
+                    .into());
+                }
+                (reports, json)
+            } else {
+                let id = conn_id.expect("clap requires CONN without --remove");
+                keyhaven_core::mcp::endpoint(&vault, &id)?;
+                let name = name.unwrap_or_else(|| id.clone());
+                if !write {
+                    return print_snippet(client, &program()?, &name, &id, json);
+                }
+                let target = format!("{}/{name}", client.as_str());
+                (
+                    vec![setup::set_up(
+                        &mut vault,
+                        Tool::Mcp,
+                        &id,
+                        &target,
+                        &opts(None, None, None)?,
+                    )?],
+                    json,
+                )
+            }
+        }
         SetupCommand::Git {
             conn,
             host,
@@ -327,6 +410,41 @@ pub fn run(ctx: &Ctx, cmd: SetupCommand) -> CliResult {
     Ok(())
 }
 
+/// `setup mcp` without --write: the entry to paste, and where.
+fn print_snippet(
+    client: keyhaven_core::mcp::McpClient,
+    program: &std::path::Path,
+    name: &str,
+    conn: &str,
+    json: bool,
+) -> CliResult {
+    let snippet = client.snippet(program, name, conn);
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let config = client.config_path(&home);
+    if json {
+        return print_json(&serde_json::json!({
+            "client": client.as_str(),
+            "config": config.display().to_string(),
+            "name": name,
+            "connection_id": conn,
+            "snippet": snippet,
+        }));
+    }
+    outln!("{}", snippet.trim_end())?;
+    eprintln!(
+        "keyhaven: add this to {}{}",
+        config.display(),
+        if client.writable() {
+            " (or run again with --write to have Keyhaven do it)".to_string()
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
 /// One setup, or one removal.
 fn one(
     vault: &mut keyhaven_core::Vault,
@@ -349,7 +467,7 @@ fn list(vault: &keyhaven_core::Vault, json: bool) -> CliResult {
         return print_json(&bindings);
     }
     if bindings.is_empty() {
-        outln!("No tool is set up (keyhaven setup git|aws|kube|docker|terraform|cargo).")?;
+        outln!("No tool is set up (keyhaven setup git|aws|kube|docker|terraform|cargo|mcp).")?;
     }
     for b in &bindings {
         outln!(

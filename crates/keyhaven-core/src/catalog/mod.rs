@@ -239,6 +239,19 @@ impl ProviderDef {
         }
         url_ok(&self.docs_url).map_err(|e| format!("docs_url: {e}"))?;
         match self.auth_mode {
+            // A catalog MCP entry: everything but the endpoint is discovered when connecting
+            // (docs/by-url.md), which fills the definition in.
+            AuthMode::Oauth2
+                if self.mcp.is_some() && self.issuer.is_none() && self.token_url.is_none() =>
+            {
+                if !self.dynamic_registration {
+                    return Err(
+                        "an [mcp] entry without endpoints is connected by discovery and needs \
+                         dynamic_registration = true"
+                            .into(),
+                    );
+                }
+            }
             AuthMode::Oauth2 => {
                 let has_endpoints = self.authorization_url.is_some() && self.token_url.is_some();
                 if !has_endpoints && self.issuer.is_none() {
@@ -303,6 +316,9 @@ impl ProviderDef {
             self.validate_verify(v, &resolved)?;
         }
         self.validate_tools(&examples)?;
+        if let Some(m) = &self.mcp {
+            crate::by_url::check_url(&m.url).map_err(|e| format!("mcp.url: {e}"))?;
+        }
         for f in &self.fields {
             if let Some(u) = &f.create_url {
                 url_ok(u).map_err(|e| format!("field {} create_url: {e}", f.name))?;

@@ -409,6 +409,23 @@ pub struct ProviderDef {
     /// container registries reach this provider at, the username each expects, the AWS fields.
     #[serde(default, skip_serializing_if = "ToolsDef::is_empty")]
     pub tools: ToolsDef,
+    /// The provider lets a native app register itself (RFC 7591 dynamic client registration):
+    /// connecting needs no client id (docs/by-url.md). The endpoints come from discovery.
+    #[serde(default)]
+    pub dynamic_registration: bool,
+    /// A remote MCP server (Streamable HTTP): its endpoint, the resource its tokens are for,
+    /// and what `keyhaven mcp-proxy` forwards to (docs/mcp.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<McpServer>,
+}
+
+/// `[mcp]` of a provider: a remote MCP server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServer {
+    /// The server's Streamable HTTP endpoint (`https://mcp.notion.com/mcp`), which is also the
+    /// protected resource (RFC 9728) whose metadata names the authorization server.
+    pub url: String,
 }
 
 /// `[tools]` of a provider: how its credentials serve the tools' helper protocols.

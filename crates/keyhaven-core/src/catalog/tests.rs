@@ -55,6 +55,12 @@ fn every_oauth_entry_builds_its_authorization_url() {
             .resolve(&vars)
             .unwrap_or_else(|e| panic!("{}: {e}", def.id));
         let Some(auth) = &resolved.authorization_url else {
+            // MCP entries are discovered from their endpoint when connected (docs/by-url.md).
+            if let Some(m) = &def.mcp {
+                assert!(def.dynamic_registration, "{}", def.id);
+                assert!(m.url.starts_with("https://"), "{}: {}", def.id, m.url);
+                continue;
+            }
             // Discovery-only entries: the issuer must be a resolved https URL.
             let issuer = resolved
                 .issuer

@@ -50,10 +50,13 @@ pub enum Tool {
     Terraform,
     /// cargo's credential provider.
     Cargo,
+    /// An MCP client, through `keyhaven mcp-proxy` (docs/mcp.md).
+    Mcp,
 }
 
 impl Tool {
-    /// Every tool, in the order the desktop shows them.
+    /// Every tool the desktop's Tools section sets up, in its order (MCP clients have their
+    /// own box: a client and a snippet, `mcp::McpClient`).
     pub const ALL: [Tool; 6] = [
         Tool::Git,
         Tool::Aws,
@@ -72,6 +75,7 @@ impl Tool {
             Tool::Docker => "docker",
             Tool::Terraform => "terraform",
             Tool::Cargo => "cargo",
+            Tool::Mcp => "mcp",
         }
     }
 
@@ -84,9 +88,10 @@ impl Tool {
             "docker" => Tool::Docker,
             "terraform" => Tool::Terraform,
             "cargo" => Tool::Cargo,
+            "mcp" => Tool::Mcp,
             other => {
                 return Err(Error::BadInput(format!(
-                    "unknown tool {other:?}: one of git, aws, kube, docker, terraform, cargo"
+                    "unknown tool {other:?}: one of git, aws, kube, docker, terraform, cargo, mcp"
                 )));
             }
         })
@@ -100,6 +105,7 @@ impl Tool {
             Tool::Kubectl => "context",
             Tool::Docker => "registry",
             Tool::Cargo => "registry",
+            Tool::Mcp => "client/server name",
         }
     }
 }
@@ -484,6 +490,13 @@ pub fn answer(
         if let Some(value) = rows::read_field(vault.conn(), &id, &field)? {
             reply.fields.insert(name.to_string(), text_of(&value));
         }
+    }
+    if tool == Tool::Mcp {
+        // Where `keyhaven mcp-proxy` forwards: the server the token is for, and no other.
+        let endpoint = crate::mcp::endpoint(vault, &id)?;
+        reply
+            .fields
+            .insert("endpoint".into(), Zeroizing::new(endpoint.url.to_string()));
     }
     if tool == Tool::Aws && !reply.fields.contains_key("access_key_id") {
         return Err(Error::BadInput(format!(

@@ -16,7 +16,8 @@
 //!   read its `credHelpers` too), plus the `docker-credential-keyhaven` link on PATH;
 //! - terraform: `$TF_CLI_CONFIG_FILE`, else `~/.terraformrc`, plus the
 //!   `terraform-credentials-keyhaven` link in `~/.terraform.d/plugins`;
-//! - cargo: `$CARGO_HOME/config.toml`, else `~/.cargo/config.toml`.
+//! - cargo: `$CARGO_HOME/config.toml`, else `~/.cargo/config.toml`;
+//! - mcp: the MCP client's own file (`mcp::McpClient::config_path`), target `CLIENT/NAME`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -138,6 +139,11 @@ pub fn set_up(
         Tool::Docker => docker::set_up(&target, &opts.program, opts, prior_undo)?,
         Tool::Terraform => terraform::set_up(&opts.program, prior_undo)?,
         Tool::Cargo => cargo::set_up(&target, &program, prior_undo)?,
+        Tool::Mcp => {
+            // The proxy forwards to an MCP server: refused for any other connection.
+            crate::mcp::endpoint(vault, &id)?;
+            mcp::set_up(&target, &opts.program, &id, prior_undo)?
+        }
     };
     let rebound = existing.as_ref().is_none_or(|b| b.connection_id != id);
     if rebound || changed {
@@ -184,6 +190,7 @@ pub fn remove(vault: &mut Vault, tool: Tool, target: &str) -> Result<SetupReport
         Tool::Docker => docker::remove(&target, &b.undo, others == 0)?,
         Tool::Terraform => terraform::remove(&b.undo, others == 0)?,
         Tool::Cargo => cargo::remove(&target, &b.undo)?,
+        Tool::Mcp => mcp::remove(&target, &b.undo)?,
     };
     delete_binding(vault, &b)?;
     Ok(SetupReport {
@@ -228,6 +235,10 @@ fn check_target(tool: Tool, target: &str) -> Result<String> {
             }
         }
         Tool::Kubectl => portable("context"),
+        Tool::Mcp => {
+            mcp::split(target)?;
+            Ok(target.to_string())
+        }
         Tool::Cargo => {
             let ok = !target.is_empty()
                 && target
@@ -1082,6 +1093,214 @@ mod cargo {
             let _ = std::fs::remove_file(&path);
         } else {
             write_file(&path, &text)?;
+        }
+        Ok((path, vec![]))
+    }
+}
+
+/// MCP clients (docs/mcp.md): the server entry that runs `keyhaven mcp-proxy CONN`, under the
+/// target's name, in the client's own file (`mcp::McpClient::config_path`). The undo keeps the
+/// entry that was there under that name before, if any.
+mod mcp {
+    use super::*;
+    use crate::mcp::{ConfigFormat, McpClient};
+    use serde_json::Value;
+
+    /// `CLIENT/NAME` of a target.
+    pub(super) fn split(target: &str) -> Result<(McpClient, &str)> {
+        let (client, name) = target
+            .split_once('/')
+            .ok_or_else(|| Error::BadInput(format!("{target:?}: an MCP target is CLIENT/NAME")))?;
+        let client = McpClient::parse(client)?;
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !ok {
+            return Err(Error::BadInput(format!(
+                "server name {name:?}: use letters, digits, - _ ."
+            )));
+        }
+        if !client.writable() {
+            return Err(Error::BadInput(format!(
+                "{}'s settings may hold comments, which rewriting would lose: paste the \
+                 snippet `keyhaven setup mcp CONN --client {}` prints",
+                client.as_str(),
+                client.as_str()
+            )));
+        }
+        Ok((client, name))
+    }
+
+    fn load_json(path: &Path) -> Result<(Value, bool)> {
+        let text = read_opt(path)?;
+        let existed = text.is_some();
+        let doc = match text.as_deref().map(str::trim) {
+            None | Some("") => Value::Object(Default::default()),
+            Some(t) => serde_json::from_str(t).map_err(|e| {
+                Error::BadInput(format!(
+                    "{} is not plain JSON ({e}): nothing was changed; paste the snippet instead",
+                    path.display()
+                ))
+            })?,
+        };
+        if !doc.is_object() {
+            return Err(Error::BadInput(format!(
+                "{} is not a JSON object: nothing was changed",
+                path.display()
+            )));
+        }
+        Ok((doc, existed))
+    }
+
+    fn save_json(path: &Path, doc: &Value) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        }
+        let text = serde_json::to_string_pretty(doc).expect("JSON serializes") + "\n";
+        write_file(path, &text)
+    }
+
+    fn servers<'a>(
+        doc: &'a mut Value,
+        key: &str,
+        path: &Path,
+    ) -> Result<&'a mut serde_json::Map<String, Value>> {
+        let entry = doc
+            .as_object_mut()
+            .expect("checked an object")
+            .entry(key)
+            .or_insert_with(|| Value::Object(Default::default()));
+        entry
+            .as_object_mut()
+            .ok_or_else(|| Error::BadInput(format!("{}'s {key} is not an object", path.display())))
+    }
+
+    pub(super) fn set_up(
+        target: &str,
+        program: &Path,
+        conn: &str,
+        prior: Option<Value>,
+    ) -> Result<(PathBuf, Value, bool, Vec<String>)> {
+        let (client, name) = split(target)?;
+        let path = client.config_path(&home()?);
+        match client.format() {
+            ConfigFormat::Json(key) => {
+                let (mut doc, existed) = load_json(&path)?;
+                let ours = client.entry(program, conn);
+                let list = servers(&mut doc, key, &path)?;
+                let previous = list.get(name).cloned();
+                let undo = prior
+                    .unwrap_or_else(|| json!({ "previous": previous, "file_existed": existed }));
+                if previous.as_ref() == Some(&ours) {
+                    return Ok((path, undo, false, vec![]));
+                }
+                list.insert(name.to_string(), ours);
+                save_json(&path, &doc)?;
+                Ok((path, undo, true, restart_note(client)))
+            }
+            ConfigFormat::Toml => {
+                let text = read_opt(&path)?;
+                let existed = text.is_some();
+                let mut doc: toml_edit::DocumentMut = text
+                    .unwrap_or_default()
+                    .parse()
+                    .map_err(|e| Error::BadInput(format!("{} is not TOML: {e}", path.display())))?;
+                let snippet: toml_edit::DocumentMut = client
+                    .snippet(program, name, conn)
+                    .parse()
+                    .expect("our snippet is TOML");
+                let ours = snippet["mcp_servers"][name].clone();
+                let servers = doc
+                    .entry("mcp_servers")
+                    .or_insert_with(|| {
+                        let mut t = toml_edit::Table::new();
+                        t.set_implicit(true);
+                        toml_edit::Item::Table(t)
+                    })
+                    .as_table_mut()
+                    .ok_or_else(|| {
+                        Error::BadInput(format!("{}'s mcp_servers is not a table", path.display()))
+                    })?;
+                let previous = servers.get(name).map(|i| i.to_string());
+                let undo = prior.unwrap_or_else(
+                    || json!({ "previous_toml": previous, "file_existed": existed }),
+                );
+                if previous.as_deref().map(str::trim) == Some(ours.to_string().trim()) {
+                    return Ok((path, undo, false, vec![]));
+                }
+                servers.insert(name, ours);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+                }
+                write_file(&path, &doc.to_string())?;
+                Ok((path, undo, true, restart_note(client)))
+            }
+        }
+    }
+
+    fn restart_note(client: McpClient) -> Vec<String> {
+        vec![format!(
+            "restart {} (or reload its MCP servers) to start the proxy",
+            client.as_str()
+        )]
+    }
+
+    pub(super) fn remove(target: &str, undo: &Value) -> Result<(PathBuf, Vec<String>)> {
+        let (client, name) = split(target)?;
+        let path = client.config_path(&home()?);
+        let gone = undo["file_existed"] == json!(false);
+        match client.format() {
+            ConfigFormat::Json(key) => {
+                let (mut doc, _) = load_json(&path)?;
+                let list = servers(&mut doc, key, &path)?;
+                match undo.get("previous").filter(|v| !v.is_null()) {
+                    Some(prev) => {
+                        list.insert(name.to_string(), prev.clone());
+                    }
+                    None => {
+                        list.remove(name);
+                    }
+                }
+                if list.is_empty() {
+                    doc.as_object_mut().expect("an object").remove(key);
+                }
+                if gone && doc.as_object().is_some_and(|o| o.is_empty()) {
+                    let _ = std::fs::remove_file(&path);
+                } else {
+                    save_json(&path, &doc)?;
+                }
+            }
+            ConfigFormat::Toml => {
+                let text = read_opt(&path)?.unwrap_or_default();
+                let mut doc: toml_edit::DocumentMut = text
+                    .parse()
+                    .map_err(|e| Error::BadInput(format!("{} is not TOML: {e}", path.display())))?;
+                if let Some(servers) = doc.get_mut("mcp_servers").and_then(|i| i.as_table_mut()) {
+                    match undo["previous_toml"].as_str() {
+                        Some(prev) => {
+                            let parsed: toml_edit::DocumentMut =
+                                format!("[x]\n{prev}").parse().map_err(|e| {
+                                    Error::BadInput(format!("cannot restore {name}: {e}"))
+                                })?;
+                            servers.insert(name, parsed["x"].clone());
+                        }
+                        None => {
+                            servers.remove(name);
+                        }
+                    }
+                    if servers.is_empty() {
+                        doc.remove("mcp_servers");
+                    }
+                }
+                let text = doc.to_string();
+                if gone && text.trim().is_empty() {
+                    let _ = std::fs::remove_file(&path);
+                } else {
+                    write_file(&path, &text)?;
+                }
+            }
         }
         Ok((path, vec![]))
     }

@@ -10,39 +10,14 @@ use keyhaven_core::credentials::{self, AddOptions};
 use keyhaven_core::secret::SecretBytes;
 use keyhaven_core::tools::{self, Tool, ToolQuery};
 use keyhaven_core::vault::HandOutContext;
-use keyhaven_core::{
-    Actor, DataDir, KeyChoice, PassphrasePurpose, PassphraseSource, Result, Vault,
-    secret::Passphrase,
-};
 use keyhaven_ipc::peer::Requester;
 
 use super::*;
 
-struct Fixed(&'static str);
-
-impl PassphraseSource for Fixed {
-    fn passphrase(&mut self, _: PassphrasePurpose) -> Result<Option<Passphrase>> {
-        Passphrase::new(self.0.to_owned()).map(Some)
-    }
-}
-
 /// An open passphrase vault with an AWS connection (not verified: no network) and a generic
 /// API-key one; their ids.
 fn vault_with_connections(tmp: &tempfile::TempDir) -> (AppState, String, String) {
-    let dir = DataDir::new(tmp.path().join("home"));
-    drop(
-        Vault::init(
-            &dir,
-            KeyChoice::Passphrase,
-            &mut Fixed("correct horse"),
-            Actor::Cli,
-        )
-        .unwrap(),
-    );
-    let state = AppState::new(Some(dir));
-    state
-        .unlock(Passphrase::new("correct horse".into()).unwrap())
-        .unwrap();
+    let state = crate::test_support::unlocked_state(tmp);
     let add = |provider: &str, values: &[(&str, &str)], account: &str| {
         let values: BTreeMap<String, SecretBytes> = values
             .iter()

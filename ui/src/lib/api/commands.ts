@@ -24,7 +24,9 @@ import type {
   ExportReport,
   FlowOutcome,
   ImportReport,
+  McpView,
   Outcome,
+  Preview,
   ProviderInfo,
   ProviderSummary,
   RedirectKind,
@@ -124,6 +126,14 @@ export const setupTool = (
 export const removeTool = (tool: Tool, target: string): Promise<Outcome<SetupReport>> =>
   call('remove_tool', { tool, target });
 
+// --- MCP ----------------------------------------------------------------------------------------
+
+/**
+ * The MCP box of a connection: its MCP server's endpoint and each MCP client's configuration
+ * snippet running `keyhaven mcp-proxy`; `null` when the connection is not an MCP server's.
+ */
+export const connectionMcp = (id: string): Promise<Outcome<McpView | null>> => call('connection_mcp', { id });
+
 // --- providers -----------------------------------------------------------------------------
 
 export const listProviders = (): Promise<Outcome<ProviderSummary[]>> => call('providers_list');
@@ -166,6 +176,20 @@ export const connectCancel = (flowId: string): Promise<Outcome<null>> => call('c
 
 /** Finishes a sign-in from a redirect URL pasted by hand (when the browser could not hand it back). */
 export const connectPaste = (url: string): Promise<Outcome<ConnectionSummary>> => call('connect_paste', { url });
+
+/**
+ * Connect by URL, step 1: which authorization server guards the URL and what it asks for.
+ * Fetched over the network; nothing is stored.
+ */
+export const connectUrlPreview = (url: string): Promise<Outcome<Preview>> => call('connect_url_preview', { url });
+
+/**
+ * Connect by URL, step 2: after a native confirmation, Keyhaven registers itself at the server
+ * when needed, defines the provider, and starts the browser sign-in (as connectStart does).
+ * Empty `scopes`: what the resource asks for.
+ */
+export const connectUrl = (url: string, scopes: string[] = []): Promise<Outcome<StartedFlow>> =>
+  call('connect_url', { url, scopes });
 
 // --- credentials (cloud wizard) ------------------------------------------------------------
 

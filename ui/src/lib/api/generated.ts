@@ -535,6 +535,76 @@ t_cost: number,
 p_cost: number, };
 
 /**
+ * The MCP clients `keyhaven setup mcp --client NAME` knows the configuration of.
+ */
+export type McpClient = "claude-desktop" | "claude-code" | "cursor" | "windsurf" | "vscode" | "gemini" | "zed" | "codex";
+
+/**
+ * What to paste into one MCP client's configuration.
+ */
+export type McpClientSnippet = { 
+/**
+ * The client (`claude-desktop`, `cursor`, ...).
+ */
+client: McpClient, 
+/**
+ * Its configuration file on this machine, when the home directory is known.
+ */
+config: string | null, 
+/**
+ * The text to paste there.
+ */
+snippet: string, };
+
+/**
+ * A connection's MCP server, and each client's configuration to reach it.
+ */
+export type McpView = { 
+/**
+ * The server's endpoint, which the proxy forwards to (and its tokens are bound to).
+ */
+url: string, 
+/**
+ * The `keyhaven` program the snippets run.
+ */
+program: string, 
+/**
+ * One per client, in `McpClient::ALL`'s order.
+ */
+clients: Array<McpClientSnippet>, };
+
+/**
+ * What connecting `target` would do, found out without storing anything: the desktop's
+ * "Connect by URL" preview (which server guards it, what it asks for, whether Keyhaven can
+ * register itself there).
+ */
+export type Preview = { 
+/**
+ * The resource its tokens would be for.
+ */
+resource: string, 
+/**
+ * The authorization server that guards it (its issuer, checked).
+ */
+issuer: string, 
+/**
+ * The scopes it asks for.
+ */
+scopes: Array<string>, 
+/**
+ * The provider id the connection would get.
+ */
+provider_id: string, 
+/**
+ * Keyhaven already holds a registration at that server.
+ */
+registered: boolean, 
+/**
+ * The server lets Keyhaven register itself (RFC 7591), so no client id is needed.
+ */
+can_register: boolean, };
+
+/**
  * Everything a front end shows about one provider before connecting it (desktop add-connection
  * and cloud-wizard screens).
  */
@@ -745,7 +815,7 @@ expires_at: string, };
 /**
  * The tools Keyhaven speaks to, by the name the audit log and `keyhaven setup` use.
  */
-export type Tool = "git" | "aws" | "kubectl" | "docker" | "terraform" | "cargo";
+export type Tool = "git" | "aws" | "kubectl" | "docker" | "terraform" | "cargo" | "mcp";
 
 /**
  * The optional values of a setup (`keyhaven setup aws --region`, `setup kube --api-version`).
@@ -1017,6 +1087,7 @@ export type Commands = {
   connection_tools: { args: { id: string }; result: Array<ToolView> };
   setup_tool: { args: { id: string; tool: string; target: string | null; options: ToolOptions }; result: Array<SetupReport> };
   remove_tool: { args: { tool: string; target: string }; result: SetupReport };
+  connection_mcp: { args: { id: string }; result: McpView | null };
   providers_list: { args: Record<string, never>; result: Array<ProviderSummary> };
   provider_info: { args: { id: string }; result: ProviderInfo };
   provider_configure: { args: { id: string; clientId: string; clientSecret: string | null }; result: null };
@@ -1027,6 +1098,8 @@ export type Commands = {
   connect_open_again: { args: { flowId: string }; result: null };
   connect_cancel: { args: { flowId: string }; result: null };
   connect_paste: { args: { url: string }; result: ConnectionSummary };
+  connect_url_preview: { args: { url: string }; result: Preview };
+  connect_url: { args: { url: string; scopes: Array<string> }; result: StartedFlow };
   credentials_add: { args: { provider: string; values: { [key in string]: string }; vars: { [key in string]: string }; account: string | null; verify: boolean }; result: AddReport };
   vault_export: { args: { passphrase: string; moveOut: boolean }; result: ExportReport };
   vault_import: { args: { passphrase: string }; result: ImportReport };
@@ -1054,6 +1127,7 @@ export const COMMAND_NAMES = [
   'connection_tools',
   'setup_tool',
   'remove_tool',
+  'connection_mcp',
   'providers_list',
   'provider_info',
   'provider_configure',
@@ -1064,6 +1138,8 @@ export const COMMAND_NAMES = [
   'connect_open_again',
   'connect_cancel',
   'connect_paste',
+  'connect_url_preview',
+  'connect_url',
   'credentials_add',
   'vault_export',
   'vault_import',

@@ -13,6 +13,7 @@ export const TOOL_NAMES: Record<Tool, string> = {
   docker: 'Docker',
   terraform: 'Terraform',
   cargo: 'cargo',
+  mcp: 'MCP client',
 };
 
 /** What a setup makes the tool do, in one line. */
@@ -23,6 +24,7 @@ export const TOOL_HELP: Record<Tool, string> = {
   docker: 'docker, podman and skopeo, through a registry credential helper.',
   terraform: 'Terraform and OpenTofu, through a credentials helper for a host.',
   cargo: 'cargo publish and private registries, through a credential provider.',
+  mcp: 'An MCP client, through keyhaven mcp-proxy (the connection’s MCP box).',
 };
 
 const TARGET_LABELS: Record<Tool, string> = {
@@ -32,6 +34,7 @@ const TARGET_LABELS: Record<Tool, string> = {
   docker: 'Registry',
   terraform: 'Host',
   cargo: 'Registry name',
+  mcp: 'Client/server name',
 };
 
 const EXAMPLES: Record<Tool, string> = {
@@ -41,6 +44,7 @@ const EXAMPLES: Record<Tool, string> = {
   docker: 'ghcr.io',
   terraform: 'app.terraform.io',
   cargo: 'crates-io',
+  mcp: 'cursor/notion',
 };
 
 /** The label of a tool's target field. */
