@@ -4,6 +4,7 @@
 #   make test   installs build + test packages, runs every test (what .ci/run runs)
 #   make deb    the Debian package (app, CLI, completions, man page), checked
 #   make generated  rewrites ui/src/lib/api/generated.ts (the UI's IPC types) from the Rust types
+#   make icons  rewrites ui/src/lib/icons/brands.generated.ts (the catalog's brand icons)
 #   make install  the CLI and the app into $(PREFIX)/bin (default ~/.local), completions and man
 #               page under $(PREFIX)/share
 #
@@ -17,7 +18,7 @@ PREFIX ?= $(HOME)/.local
 # Where scripts/stage-cli.sh leaves the release CLI, its completions and man page (git-ignored).
 STAGED := src-tauri/cli-dist
 
-.PHONY: run test deps-build deps-test ui oauth-server mcp-server build bench deb install clean-ui generated
+.PHONY: run test deps-build deps-test ui oauth-server mcp-server build bench deb install clean-ui generated icons
 
 run: deps-build ui
 	$(CARGO) build -p keyhaven-desktop -p keyhaven-cli
@@ -74,6 +75,12 @@ deb: deps-build ui
 generated: ui
 	KEYHAVEN_UPDATE_GENERATED=1 $(CARGO) test -p keyhaven-desktop --lib generated_ts
 
+# The brand icons the catalog files name (`icon = "slug"`), from the pinned simple-icons package
+# (ui/scripts/icons.mjs). `make test` fails while the checked-in module is stale (`npm run check`)
+# or a slug is not in simple-icons (also `npm run build`).
+icons: ui/node_modules/.installed
+	cd ui && npm run --silent icons
+
 # Release builds of both binaries into $(DESTDIR)$(PREFIX)/bin, the CLI's completions and man page
 # under share/ (zsh: share/zsh/site-functions, on zsh's default $$fpath for /usr/local). The default
 # PREFIX needs no root: ~/.local/bin is on PATH in Debian's default profile, man finds
@@ -94,6 +101,7 @@ bench: deps-test oauth-server mcp-server ui
 	$(CARGO) bench -p keyhaven-core --bench connect_flow
 	$(CARGO) bench -p keyhaven-core --bench tokens
 	$(CARGO) bench -p keyhaven-core --bench refresh_many
+	$(CARGO) bench -p keyhaven-core --bench catalog
 	scripts/bench-cli.sh
 	scripts/bench-mcp.sh
 	scripts/bench-desktop.sh

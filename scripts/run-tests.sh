@@ -22,6 +22,7 @@ check() { # check NAME CMD...: runs a script-level check counted as one test
 }
 
 check "docs: cited rules, documents and files exist" scripts/check-docs.sh
+check "ui brand icons up to date, every slug in simple-icons (ui/scripts/icons.mjs)" bash -c 'cd ui && node scripts/icons.mjs --check'
 check "ui type check" bash -c 'cd ui && npm run --silent check'
 check "ui unit tests (vitest)" bash -c 'cd ui && npm run --silent test:unit'
 check "ui screens in chromium (mocked IPC)" bash -c 'cd ui && npm run --silent test:ui'

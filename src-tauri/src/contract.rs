@@ -45,6 +45,7 @@ mod ts_types {
 
     pub use keyhaven_core::audit::AuditEvent;
     pub use keyhaven_core::by_url::Preview;
+    pub use keyhaven_core::catalog::Category;
     pub use keyhaven_core::connections::{ConnectionDetails, ConnectionSummary};
     pub use keyhaven_core::credentials::AddReport;
     pub use keyhaven_core::providers::{ProviderInfo, ProviderSummary};

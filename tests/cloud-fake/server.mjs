@@ -889,6 +889,60 @@ function sts(ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Keyed APIs whose header is neither Bearer nor X-Auth-Token: PagerDuty (`Token token=`),
+// Freshdesk (Basic key:X), Mailchimp (Basic anystring:key, data centre from the key's suffix),
+// Stripe (Basic key: with an empty password). Each answers only its exact scheme.
+// ---------------------------------------------------------------------------------------------
+function unauthorized(ctx, body) {
+  return send(ctx, 401, body);
+}
+
+function pagerduty(ctx) {
+  const a = header(ctx, 'authorization') || '';
+  const m = /^Token token=(\S+)$/.exec(a);
+  const t = m && findSet('pagerduty', (x) => safeEqual(x.token, m[1]));
+  if (!t) return unauthorized(ctx, { error: { message: 'Unauthorized', code: 2006 } });
+  if (ctx.method === 'GET' && ctx.path === '/abilities') return send(ctx, 200, clean(t.identity));
+  return send(ctx, 404, { error: { message: 'Not Found', code: 2100 } });
+}
+
+function freshdesk(ctx) {
+  const sub = ctx.host.split('.')[0];
+  const b = basic(ctx);
+  const t = b && b[1] === 'X' && findSet('freshdesk', (x) => x.domain === sub && safeEqual(x.api_key, b[0]));
+  if (!t) return unauthorized(ctx, { code: 'invalid_credentials', message: 'You have to be logged in to perform this action.' });
+  if (ctx.method === 'GET' && ctx.path === '/api/v2/agents/me') return send(ctx, 200, clean(t.identity));
+  return send(ctx, 404, { code: 'not_found' });
+}
+
+function mailchimp(ctx) {
+  const dc = ctx.host.split('.')[0];
+  const b = basic(ctx);
+  const t = b && b[0] !== '' && findSet('mailchimp', (x) => safeEqual(x.api_key, b[1]));
+  if (!t) return unauthorized(ctx, { title: 'API Key Invalid', status: 401, detail: 'Your API key may be invalid, or you\'ve attempted to access the wrong datacenter.' });
+  if (t.dc !== dc) return unauthorized(ctx, { title: 'Wrong Datacenter', status: 403, detail: `This account belongs to ${t.dc}.` });
+  if (ctx.method === 'GET' && ctx.path === '/3.0/') return send(ctx, 200, clean(t.identity));
+  return send(ctx, 404, { title: 'Resource Not Found', status: 404 });
+}
+
+function stripe(ctx) {
+  const b = basic(ctx);
+  const t = b && b[1] === '' && findSet('stripe', (x) => safeEqual(x.api_key, b[0]));
+  if (!t) return unauthorized(ctx, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
+  if (ctx.method === 'GET' && ctx.path === '/v1/account') return send(ctx, 200, clean(t.identity));
+  return send(ctx, 404, { error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } });
+}
+
+// Railway's GraphQL API: a bad token is HTTP 200 with `errors` (GraphQL's convention).
+function railway(ctx) {
+  if (ctx.method !== 'POST' || ctx.path !== '/graphql/v2') return send(ctx, 404, { errors: [{ message: 'Not Found' }] });
+  const tok = bearer(ctx);
+  const t = tok && findSet('railway', (x) => safeEqual(x.token, tok));
+  if (!t) return send(ctx, 200, { data: null, errors: [{ message: 'Not Authorized', extensions: { code: 'UNAUTHORIZED' } }] });
+  return send(ctx, 200, clean(t.identity));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Host table
 // ---------------------------------------------------------------------------------------------
 function handlerFor(host) {
@@ -905,6 +959,11 @@ function handlerFor(host) {
   if (host === 'api.vultr.com') return vultr;
   if (host === 'api.upcloud.com') return upcloud;
   if (host === 'api.cloudflare.com') return cloudflare;
+  if (host === 'api.pagerduty.com') return pagerduty;
+  if (/^[a-z0-9-]+\.freshdesk\.com$/.test(host)) return freshdesk;
+  if (/^[a-z]+[0-9]+\.api\.mailchimp\.com$/.test(host)) return mailchimp;
+  if (host === 'api.stripe.com') return stripe;
+  if (host === 'backboard.railway.com') return railway;
   if (stsRegion(host)) return sts;
   return null;
 }

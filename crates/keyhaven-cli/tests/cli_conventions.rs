@@ -427,6 +427,52 @@ fn credentials_update_rotates_a_verified_key() {
     assert!(audit.contains("credentials.rotated"), "{audit}");
 }
 
+/// The catalog as scripts read it: its size, categories from one list, aliases that lead to
+/// the entry, and a misspelt category refused with the closest one (exit 2).
+#[test]
+fn the_catalog_lists_by_category_and_finds_aliases() {
+    let s = Session::bare();
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&s.kh_ok(&["providers", "list", "--json"])).unwrap();
+    let mode = |m: &str| all.iter().filter(|p| p["auth_mode"] == m).count();
+    assert!(mode("oauth2") >= 100, "{}", mode("oauth2"));
+    assert!(mode("api_key") + mode("basic") >= 50);
+    let x = all.iter().find(|p| p["id"] == "x").unwrap();
+    assert_eq!(x["aliases"][0], "twitter");
+    assert_eq!(x["icon"], "x");
+    let ai: Vec<serde_json::Value> =
+        serde_json::from_str(&s.kh_ok(&["providers", "list", "--category", "AI", "--json"]))
+            .unwrap();
+    assert!(ai.len() >= 10, "{ai:?}");
+    assert!(ai.iter().all(|p| {
+        p["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "ai")
+    }));
+    assert!(ai.iter().any(|p| p["id"] == "openai"));
+    let table = s.kh_ok(&["providers", "list", "--category", "ai"]);
+    assert!(
+        table.lines().next().unwrap().ends_with("CATEGORIES"),
+        "{table}"
+    );
+    let err = assert_fails(
+        &s.kh(&["providers", "list", "--category", "monitorin"]),
+        2,
+        "did you mean monitoring?",
+    );
+    assert!(err.contains("the categories are dev-tools,"), "{err}");
+    // An alias leads to the entry's id.
+    assert_fails(
+        &s.kh(&["providers", "show", "twitter"]),
+        2,
+        "did you mean x?",
+    );
+    let ms = s.kh_ok(&["providers", "show", "microsoft", "--json"]);
+    assert!(ms.contains("\"onedrive\""), "{ms}");
+}
+
 /// The smaller ones: what each says and its exit code.
 #[test]
 fn small_things_say_what_they_mean() {

@@ -160,6 +160,42 @@ fn every_provider_verifies_with_its_own_scheme_and_names_the_account() {
             ],
             "",
         ),
+        // Header with a prefix, and Basic with one half fixed (docs/providers.md#verification).
+        (
+            "pagerduty-token",
+            vec![],
+            vec!["--account", "pd-main"],
+            vec![a("pagerduty", "valid", "token")],
+            "pd-main",
+        ),
+        (
+            "freshdesk",
+            vec![],
+            vec!["--var", "domain=khfake"],
+            vec![a("freshdesk", "valid", "api_key")],
+            "agent@keyhaven.invalid",
+        ),
+        (
+            "mailchimp-api-key",
+            vec![],
+            vec!["--var", "dc=us21"],
+            vec![a("mailchimp", "valid", "api_key")],
+            "owner@keyhaven.invalid",
+        ),
+        (
+            "railway",
+            vec![],
+            vec![],
+            vec![a("railway", "valid", "token")],
+            "rail@keyhaven.invalid",
+        ),
+        (
+            "stripe-key",
+            vec![],
+            vec![],
+            vec![a("stripe", "valid", "api_key")],
+            "billing@keyhaven.invalid",
+        ),
     ];
     for (provider, fields, extra, stdin, want_account) in cases {
         let report = ok(&add(&c, provider, &fields, &extra, &stdin));
@@ -199,7 +235,7 @@ fn every_provider_verifies_with_its_own_scheme_and_names_the_account() {
             .iter()
             .any(|a| a.starts_with("aws:arn:aws:sts::123456789012:assumed-role/"))
     );
-    assert_eq!(list.len(), 14, "{accounts:?}");
+    assert_eq!(list.len(), 19, "{accounts:?}");
     // No secret ever went into a URL.
     let secrets: Vec<String> = ["hetzner", "digitalocean", "linode"]
         .iter()
@@ -224,6 +260,25 @@ fn every_provider_verifies_with_its_own_scheme_and_names_the_account() {
         let id = r["headers"]["x-request-id"].as_str().unwrap_or_default();
         assert_eq!(id.len(), 36, "{r}");
     }
+}
+
+/// A GraphQL API answers a bad key with HTTP 200 and `errors`: `verify.error_pointer` makes
+/// that a rejection, and nothing is stored.
+#[test]
+fn a_graphql_error_with_http_200_is_a_rejection() {
+    let c = Cloud::new();
+    let out = add(
+        &c,
+        "railway",
+        &[],
+        &[],
+        &["0fa4e000-0000-4000-8000-0000000bad01".into()],
+    );
+    let err = assert_fails(&out, 2, "Railway refused the credentials: Not Authorized");
+    assert!(!err.contains("bad01"), "{err}");
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&c.s.kh_ok(&["list", "--json"])).unwrap();
+    assert!(list.is_empty(), "{list:?}");
 }
 
 #[test]

@@ -50,10 +50,32 @@ pub struct ProviderSummary {
     pub configured: bool,
     /// Accepted redirect kinds, default first.
     pub redirects: Vec<RedirectKind>,
-    /// Categories.
+    /// Categories (`catalog::CATEGORIES`), the one it is listed under first.
     pub categories: Vec<String>,
+    /// Other names it is found by (`twitter` for X).
+    pub aliases: Vec<String>,
+    /// Its brand icon's `simple-icons` slug, if the set has one.
+    pub icon: Option<String>,
     /// Template variables it needs.
     pub variables: Vec<String>,
+}
+
+impl ProviderSummary {
+    /// The summary of a definition, with whether your OAuth app is configured for it.
+    pub fn of(d: &ProviderDef, custom: bool, configured: bool) -> ProviderSummary {
+        ProviderSummary {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            auth_mode: d.auth_mode,
+            custom,
+            configured,
+            redirects: d.redirects.clone(),
+            categories: d.categories.clone(),
+            aliases: d.aliases.clone(),
+            icon: d.icon.clone(),
+            variables: d.variables.keys().cloned().collect(),
+        }
+    }
 }
 
 /// What [`Vault::remove_provider`] removed.
@@ -88,7 +110,10 @@ fn info_of(def: ProviderDef, client_id: Option<String>) -> ProviderInfo {
                     &def.id,
                     &def.variables.keys().map(String::as_str).collect::<Vec<_>>(),
                 ),
-                RedirectKind::Loopback => "http://127.0.0.1/callback".to_string(),
+                RedirectKind::Loopback => match def.loopback_port {
+                    Some(port) => format!("http://127.0.0.1:{port}/callback"),
+                    None => "http://127.0.0.1/callback".to_string(),
+                },
             };
             (k.as_str().to_string(), uri)
         })
@@ -122,6 +147,8 @@ fn info_of(def: ProviderDef, client_id: Option<String>) -> ProviderInfo {
         docs_url: def.docs_url,
         register_url: def.register_url,
         categories: def.categories,
+        aliases: def.aliases,
+        icon: def.icon,
         scopes: def.scopes,
         redirects: def.redirects,
         client_secret_required: def.client_secret_required,
@@ -133,16 +160,7 @@ fn info_of(def: ProviderDef, client_id: Option<String>) -> ProviderInfo {
 pub fn catalog_summaries() -> Result<Vec<ProviderSummary>> {
     Ok(Catalog::builtin()?
         .iter()
-        .map(|d| ProviderSummary {
-            id: d.id.clone(),
-            name: d.name.clone(),
-            auth_mode: d.auth_mode,
-            custom: false,
-            configured: false,
-            redirects: d.redirects.clone(),
-            categories: d.categories.clone(),
-            variables: d.variables.keys().cloned().collect(),
-        })
+        .map(|d| ProviderSummary::of(d, false, false))
         .collect())
 }
 
@@ -203,6 +221,10 @@ pub struct ProviderInfo {
     pub register_url: Option<String>,
     /// Categories.
     pub categories: Vec<String>,
+    /// Other names it is found by.
+    pub aliases: Vec<String>,
+    /// Its brand icon's `simple-icons` slug, if the set has one.
+    pub icon: Option<String>,
     /// Default scopes.
     pub scopes: Vec<String>,
     /// Accepted redirect kinds, default first.
@@ -275,13 +297,16 @@ impl Vault {
             None => {
                 let custom = self.custom_ids()?;
                 Err(Error::UnknownProvider {
-                    hint: crate::suggest::hint(
-                        &id,
-                        catalog
-                            .iter()
-                            .map(|d| d.id.as_str())
-                            .chain(custom.iter().map(String::as_str)),
-                    ),
+                    hint: match catalog.by_alias(&id) {
+                        Some(d) => format!(" (did you mean {}?)", d.id),
+                        None => crate::suggest::hint(
+                            &id,
+                            catalog
+                                .iter()
+                                .map(|d| d.id.as_str())
+                                .chain(custom.iter().map(String::as_str)),
+                        ),
+                    },
                     id,
                 })
             }
@@ -541,6 +566,7 @@ impl Vault {
             method: "GET".into(),
             body: None,
             token_header: None,
+            token_prefix: None,
         };
         // SEC-42: a custom provider defaults to the loopback redirect, distinct per flow; the
         // deep link is used when asked for (its URI is distinct per provider id).
@@ -568,6 +594,11 @@ impl Vault {
             id: p.id.clone(),
             name: p.id.clone(),
             categories: vec!["custom".into()],
+            aliases: vec![],
+            icon: None,
+            loopback_port: None,
+            domains: vec![],
+            shares_endpoints_with: vec![],
             docs_url: issuer
                 .clone()
                 .or_else(|| authorization_url.clone())
@@ -737,15 +768,12 @@ impl Vault {
                 }
             }
         }
-        let summary = |d: &ProviderDef, is_custom: bool| ProviderSummary {
-            id: d.id.clone(),
-            name: d.name.clone(),
-            auth_mode: d.auth_mode,
-            custom: is_custom,
-            configured: configured.get(&d.id).copied().unwrap_or(false),
-            redirects: d.redirects.clone(),
-            categories: d.categories.clone(),
-            variables: d.variables.keys().cloned().collect(),
+        let summary = |d: &ProviderDef, is_custom: bool| {
+            ProviderSummary::of(
+                d,
+                is_custom,
+                configured.get(&d.id).copied().unwrap_or(false),
+            )
         };
         let mut out: Vec<_> = Catalog::builtin()?
             .iter()

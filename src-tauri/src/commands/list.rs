@@ -42,6 +42,7 @@ macro_rules! for_each_command {
             [commands::tools] remove_tool(tool: String, target: String) -> SetupReport;
             [commands::mcp] connection_mcp(id: String) -> Option<McpView>;
             [commands::providers] providers_list() -> Vec<ProviderSummary>;
+            [commands::providers] catalog_categories() -> Vec<Category>;
             [commands::providers] provider_info(id: String) -> ProviderInfo;
             [commands::providers] provider_configure(id: String, client_id: String, client_secret: Option<String>) -> ();
             [commands::providers] provider_add_custom(

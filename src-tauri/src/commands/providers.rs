@@ -4,6 +4,7 @@
 //! Storing an OAuth app or adding a custom provider decides where sign-ins go, so both are
 //! confirmed in a native dialog naming the provider and client id first (SEC-43).
 
+use keyhaven_core::catalog::{CATEGORIES, Category};
 use keyhaven_core::providers::{CustomProvider, ProviderInfo, ProviderSummary};
 use keyhaven_core::secret::SecretBytes;
 use tauri::State;
@@ -16,6 +17,13 @@ use crate::state::AppState;
 #[tauri::command(async)]
 pub fn providers_list(state: State<'_, AppState>) -> Result<Vec<ProviderSummary>, CommandError> {
     Ok(state.with_vault(|v| v.list_providers())?)
+}
+
+/// The catalog's categories, in the order the catalog shows its groups, with their labels
+/// (`keyhaven_core::catalog::CATEGORIES`). Needs no vault.
+#[tauri::command(async)]
+pub fn catalog_categories() -> Result<Vec<Category>, CommandError> {
+    Ok(CATEGORIES.to_vec())
 }
 
 /// Everything the screens show about one provider.
@@ -170,6 +178,27 @@ pub fn open_url(app: tauri::AppHandle, url: String) -> Result<(), CommandError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The UI groups the catalog by these, in this order, and every catalog entry's first
+    /// category is one of them (so no entry falls outside a group).
+    #[test]
+    fn catalog_categories_are_cores_in_order_and_cover_the_catalog() {
+        let cats = catalog_categories().unwrap();
+        let ids: Vec<&str> = cats.iter().map(|c| c.id).collect();
+        assert_eq!(ids, CATEGORIES.iter().map(|c| c.id).collect::<Vec<_>>());
+        assert!(cats.iter().all(|c| !c.label.is_empty()));
+        let json = serde_json::to_value(cats[0]).unwrap();
+        assert_eq!(json["id"], cats[0].id);
+        assert_eq!(json["label"], cats[0].label);
+        for p in keyhaven_core::providers::catalog_summaries().unwrap() {
+            let first = p.categories.first().map(String::as_str);
+            assert!(
+                first.is_some_and(|c| ids.contains(&c)),
+                "{}: first category {first:?} is not a catalog category",
+                p.id
+            );
+        }
+    }
 
     #[test]
     fn the_configure_question_names_provider_and_client_id() {

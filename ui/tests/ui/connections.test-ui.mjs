@@ -89,7 +89,7 @@ test('catalog: search by name, id and category; category filter', withApp({}, as
   await page.getByText(/No provider matches/).waitFor();
   await search.fill('');
   await page.getByLabel('Category').selectOption('identity');
-  assert.deepEqual((await tiles.evaluateAll((t) => t.map((e) => e.dataset.provider))).sort(), ['google', 'microsoft']);
+  assert.deepEqual((await tiles.evaluateAll((t) => t.map((e) => e.dataset.provider))).sort(), ['google', 'microsoft', 'okta']);
   // A cloud provider goes to the wizard, preselected.
   await page.getByLabel('Category').selectOption('');
   await page.locator('[data-provider="scaleway"]').click();

@@ -69,14 +69,17 @@ const WATCH = `
 /**
  * Opens the app in a new context. Returns the page and `finish()`, which throws on any page
  * error, CSP violation or style attribute seen, then closes the context. `expectedConsoleError`
- * (a RegExp) exempts the console errors a test provokes on purpose.
+ * (a RegExp) exempts the console errors a test provokes on purpose; `setup(context)` runs before
+ * the page opens.
  */
-export async function openApp(browser, base, mockCode, { scheme = 'light', query = '', wait = true, expectedConsoleError = null } = {}) {
+export async function openApp(browser, base, mockCode, { scheme = 'light', query = '', wait = true, expectedConsoleError = null, setup = null } = {}) {
   const context = await browser.newContext({ viewport: { width: 1180, height: 820 }, colorScheme: scheme, reducedMotion: 'reduce' });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   context.setDefaultTimeout(5000);
   await context.addInitScript({ content: WATCH });
   await context.addInitScript({ content: mockCode });
+  // A test's own set-up of the context before the page loads (e.g. holding back a chunk).
+  if (setup) await setup(context);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));

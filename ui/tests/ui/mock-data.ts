@@ -6,6 +6,7 @@ import type {
   AuditEvent,
   AuthMode,
   Binding,
+  Category,
   ConnectionDetails,
   CredentialField,
   FieldInfo,
@@ -27,6 +28,9 @@ type Def = {
   name: string;
   mode: AuthMode;
   categories: string[];
+  /** As in the catalog file: other names, the simple-icons slug (none: the letter badge). */
+  aliases?: string[];
+  icon?: string | null;
   configured?: boolean;
   scopes?: string[];
   redirects?: RedirectKind[];
@@ -51,26 +55,26 @@ const f = (name: string, label: string, secret: boolean, extra: Partial<Credenti
 });
 
 const DEFS: Def[] = [
-  { id: 'github', name: 'GitHub', mode: 'oauth2', categories: ['dev-tools', 'source-control'], configured: true, scopes: ['read:user', 'user:email'], redirects: ['loopback'], secretRequired: true, env: ['GH_TOKEN', 'GITHUB_TOKEN'], register: 'https://github.com/settings/applications/new' },
-  { id: 'gitlab', name: 'GitLab', mode: 'oauth2', categories: ['dev-tools', 'source-control'], configured: false, scopes: ['read_user', 'openid', 'profile', 'email'], redirects: ['deep-link', 'loopback'], secretRequired: false, env: ['GITLAB_TOKEN'], register: 'https://gitlab.com/-/user_settings/applications' },
+  { id: 'github', name: 'GitHub', mode: 'oauth2', categories: ['dev-tools', 'source-control'], icon: 'github', configured: true, scopes: ['read:user', 'user:email'], redirects: ['loopback'], secretRequired: true, env: ['GH_TOKEN', 'GITHUB_TOKEN'], register: 'https://github.com/settings/applications/new' },
+  { id: 'gitlab', name: 'GitLab', mode: 'oauth2', categories: ['dev-tools', 'source-control'], icon: 'gitlab', configured: false, scopes: ['read_user', 'openid', 'profile', 'email'], redirects: ['deep-link', 'loopback'], secretRequired: false, env: ['GITLAB_TOKEN'], register: 'https://gitlab.com/-/user_settings/applications' },
   {
-    id: 'gitlab-self-managed', name: 'GitLab (self-managed)', mode: 'oauth2', categories: ['dev-tools', 'source-control'], configured: true, scopes: ['read_user', 'openid'], redirects: ['deep-link', 'loopback'], register: null,
+    id: 'gitlab-self-managed', name: 'GitLab (self-managed)', mode: 'oauth2', categories: ['dev-tools', 'source-control'], icon: 'gitlab', aliases: ['gitlab-ce', 'gitlab-ee'], configured: true, scopes: ['read_user', 'openid'], redirects: ['deep-link', 'loopback'], register: null,
     variables: [{ name: 'host', label: 'GitLab host', help: 'Host name of your GitLab instance, optionally with :port (no scheme, no path).', pattern: '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+(?::[0-9]{1,5})?', default: null, example: 'gitlab.example.com' }],
   },
-  { id: 'google', name: 'Google', mode: 'oauth2', categories: ['productivity', 'identity'], configured: true, scopes: ['openid', 'email', 'profile'], redirects: ['loopback'], secretRequired: true },
+  { id: 'google', name: 'Google', mode: 'oauth2', categories: ['productivity', 'identity'], icon: 'google', aliases: ['gmail', 'google-drive', 'google-workspace', 'google-calendar', 'youtube'], configured: true, scopes: ['openid', 'email', 'profile'], redirects: ['loopback'], secretRequired: true },
   {
-    id: 'microsoft', name: 'Microsoft (Entra ID / Microsoft account)', mode: 'oauth2', categories: ['productivity', 'identity', 'cloud'], configured: true, scopes: ['openid', 'profile', 'email', 'offline_access', 'User.Read'], redirects: ['deep-link', 'loopback'],
+    id: 'microsoft', name: 'Microsoft (Entra ID / Microsoft account)', mode: 'oauth2', categories: ['productivity', 'identity', 'cloud'], aliases: ['entra', 'entra-id', 'azure-ad', 'onedrive', 'outlook', 'office-365', 'microsoft-365', 'teams', 'sharepoint', 'microsoft-graph'], configured: true, scopes: ['openid', 'profile', 'email', 'offline_access', 'User.Read'], redirects: ['deep-link', 'loopback'],
     variables: [{ name: 'tenant', label: 'Tenant', help: 'common, organizations, consumers, or your tenant id.', pattern: '[A-Za-z0-9.-]+', default: 'common', example: 'contoso.onmicrosoft.com' }],
   },
   { id: 'slack', name: 'Slack', mode: 'oauth2', categories: ['communication', 'productivity'], configured: true, scopes: ['channels:read', 'chat:write'], redirects: ['loopback'] },
-  { id: 'notion', name: 'Notion', mode: 'oauth2', categories: ['productivity', 'knowledge'], configured: false, scopes: [], redirects: ['loopback'], secretRequired: true },
-  { id: 'linear', name: 'Linear', mode: 'oauth2', categories: ['dev-tools', 'project-management'], configured: false, scopes: ['read'], redirects: ['loopback'] },
+  { id: 'notion', name: 'Notion', mode: 'oauth2', categories: ['productivity', 'knowledge'], icon: 'notion', configured: false, scopes: [], redirects: ['loopback'], secretRequired: true },
+  { id: 'linear', name: 'Linear', mode: 'oauth2', categories: ['dev-tools', 'project-management'], icon: 'linear', configured: false, scopes: ['read'], redirects: ['loopback'] },
   {
-    id: 'hetzner', name: 'Hetzner Cloud', mode: 'api_key', categories: ['cloud'], env: ['HCLOUD_TOKEN'], register: 'https://console.hetzner.cloud/',
+    id: 'hetzner', name: 'Hetzner Cloud', mode: 'api_key', categories: ['cloud'], icon: 'hetzner', env: ['HCLOUD_TOKEN'], register: 'https://console.hetzner.cloud/',
     fields: [f('token', 'API token', true, { help: 'Hetzner Console -> your project -> Security -> API tokens -> Generate API token.', pattern: '[A-Za-z0-9]{64}', create_url: 'https://console.hetzner.cloud/', permissions: 'Read (Read & Write for tools that create servers)' })],
   },
   {
-    id: 'scaleway', name: 'Scaleway', mode: 'api_key', categories: ['cloud'], env: ['SCW_ACCESS_KEY', 'SCW_SECRET_KEY', 'SCW_DEFAULT_PROJECT_ID'], register: 'https://console.scaleway.com/iam/api-keys',
+    id: 'scaleway', name: 'Scaleway', mode: 'api_key', categories: ['cloud'], icon: 'scaleway', env: ['SCW_ACCESS_KEY', 'SCW_SECRET_KEY', 'SCW_DEFAULT_PROJECT_ID'], register: 'https://console.scaleway.com/iam/api-keys',
     fields: [
       f('access_key', 'Access key', false, { help: 'Console -> IAM -> API keys -> Generate an API key.', pattern: 'SCW[A-Z0-9]{17}', create_url: 'https://console.scaleway.com/iam/api-keys', permissions: 'IAMReadOnly (for Keyhaven’s check) plus what your deployments need' }),
       f('secret_key', 'Secret key', true, { help: 'Shown once when the key is created.', pattern: '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}' }),
@@ -78,29 +82,75 @@ const DEFS: Def[] = [
     ],
   },
   {
-    id: 'ovhcloud', name: 'OVHcloud (API keys)', mode: 'api_key', categories: ['cloud'], env: ['OVH_ENDPOINT', 'OVH_APPLICATION_KEY', 'OVH_APPLICATION_SECRET', 'OVH_CONSUMER_KEY'], register: 'https://eu.api.ovh.com/createToken/',
+    id: 'ovhcloud', name: 'OVHcloud (API keys)', mode: 'api_key', categories: ['cloud'], icon: 'ovh', aliases: ['ovh', 'ovh-us', 'ovh-ca', 'ovhcloud-us', 'ovhcloud-ca'], env: ['OVH_ENDPOINT', 'OVH_APPLICATION_KEY', 'OVH_APPLICATION_SECRET', 'OVH_CONSUMER_KEY'], register: 'https://eu.api.ovh.com/createToken/',
     variables: [{ name: 'endpoint', label: 'API endpoint', help: 'ovh-eu (Europe), ovh-ca (Canada) or ovh-us (United States).', pattern: 'ovh-eu|ovh-ca|ovh-us', default: 'ovh-eu', example: 'ovh-eu' }],
     fields: [f('application_key', 'Application key', false, { pattern: '[A-Za-z0-9]{16}' }), f('application_secret', 'Application secret', true, { pattern: '[A-Za-z0-9]{32}' }), f('consumer_key', 'Consumer key', true, { pattern: '[A-Za-z0-9]{32}' })],
   },
   {
-    id: 'ovhcloud-oauth2', name: 'OVHcloud (service account)', mode: 'oauth2_client_credentials', categories: ['cloud'], env: ['OVH_CLIENT_ID', 'OVH_CLIENT_SECRET'],
+    id: 'ovhcloud-oauth2', name: 'OVHcloud (service account)', mode: 'oauth2_client_credentials', categories: ['cloud'], icon: 'ovh', env: ['OVH_CLIENT_ID', 'OVH_CLIENT_SECRET'],
     fields: [f('client_id', 'Client ID', false), f('client_secret', 'Client secret', true)],
   },
   {
-    id: 'exoscale', name: 'Exoscale', mode: 'api_key', categories: ['cloud'], env: ['EXOSCALE_API_KEY', 'EXOSCALE_API_SECRET', 'EXOSCALE_ZONE'],
+    id: 'exoscale', name: 'Exoscale', mode: 'api_key', categories: ['cloud'], icon: 'exoscale', env: ['EXOSCALE_API_KEY', 'EXOSCALE_API_SECRET', 'EXOSCALE_ZONE'],
     variables: [{ name: 'zone', label: 'Zone', help: 'The zone whose API host is used (keys work in all zones).', pattern: 'ch-gva-2|ch-dk-2|de-fra-1|de-muc-1|at-vie-1|at-vie-2|bg-sof-1|hr-zag-1', default: 'ch-gva-2', example: 'ch-gva-2' }],
     fields: [f('api_key', 'API key', false, { pattern: 'EXO[0-9a-f]{24}' }), f('api_secret', 'API secret', true, { pattern: '[A-Za-z0-9_-]{43}' })],
   },
   {
-    id: 'contabo', name: 'Contabo', mode: 'oauth2_password', categories: ['cloud'], legacy: true, env: ['CNTB_OAUTH2_CLIENT_ID', 'CNTB_OAUTH2_CLIENT_SECRET', 'CNTB_OAUTH2_USER', 'CNTB_OAUTH2_PASS'],
+    id: 'contabo', name: 'Contabo', mode: 'oauth2_password', categories: ['cloud'], icon: 'contabo', legacy: true, env: ['CNTB_OAUTH2_CLIENT_ID', 'CNTB_OAUTH2_CLIENT_SECRET', 'CNTB_OAUTH2_USER', 'CNTB_OAUTH2_PASS'],
     fields: [f('client_id', 'Client ID', false), f('client_secret', 'Client secret', true), f('username', 'API user (e-mail)', false, { pattern: '[^@\\s]+@[^@\\s]+' }), f('password', 'API password', true)],
   },
   {
-    id: 'aws', name: 'Amazon Web Services', mode: 'api_key', categories: ['cloud'], env: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
+    id: 'aws', name: 'Amazon Web Services', mode: 'api_key', categories: ['cloud'], aliases: ['amazon-web-services'], env: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
     variables: [{ name: 'region', label: 'Region', help: 'The region for the STS endpoint and for your tools (AWS_REGION).', pattern: '[a-z]{2}(-gov)?-[a-z]+-[0-9]', default: 'us-east-1', example: 'eu-central-1' }],
     fields: [f('access_key_id', 'Access key ID', false, { pattern: '(AKIA|ASIA)[A-Z0-9]{16}' }), f('secret_access_key', 'Secret access key', true, { pattern: '[A-Za-z0-9/+]{40}' }), f('session_token', 'Session token', true, { optional: true, help: 'Only for temporary (ASIA...) credentials.' })],
   },
-  { id: 'api-key', name: 'Generic API key (bearer)', mode: 'api_key', categories: ['generic'], env: ['API_KEY'], fields: [f('token', 'API key', true)] },
+  // Beyond the first screens: a slice of the rest of the catalog, with and without icons.
+  { id: 'x', name: 'X (Twitter)', mode: 'oauth2', categories: ['social'], icon: 'x', aliases: ['twitter'], scopes: ['tweet.read', 'users.read', 'offline.access'], redirects: ['loopback'] },
+  { id: 'discord', name: 'Discord', mode: 'oauth2', categories: ['communication', 'social'], icon: 'discord', scopes: ['identify', 'email'], redirects: ['loopback'] },
+  { id: 'spotify', name: 'Spotify', mode: 'oauth2', categories: ['media'], icon: 'spotify', scopes: ['user-read-email'], redirects: ['loopback'] },
+  { id: 'dropbox', name: 'Dropbox', mode: 'oauth2', categories: ['storage', 'productivity'], icon: 'dropbox', scopes: ['account_info.read'], redirects: ['loopback'] },
+  { id: 'figma', name: 'Figma', mode: 'oauth2', categories: ['design'], icon: 'figma', scopes: ['current_user:read'], redirects: ['loopback'] },
+  { id: 'okta', name: 'Okta', mode: 'oauth2', categories: ['identity'], icon: 'okta', scopes: ['openid', 'profile', 'email', 'offline_access'], redirects: ['loopback'] },
+  { id: 'paypal', name: 'PayPal', mode: 'oauth2', categories: ['finance', 'commerce'], icon: 'paypal', aliases: [], scopes: ['openid', 'email'], redirects: ['loopback'] },
+  { id: 'pagerduty', name: 'PagerDuty', mode: 'oauth2', categories: ['monitoring', 'dev-tools'], icon: 'pagerduty', scopes: ['read'], redirects: ['loopback'] },
+  { id: 'sentry-mcp', name: 'Sentry (MCP server)', mode: 'oauth2', categories: ['mcp', 'monitoring'], icon: 'sentry', scopes: [], redirects: ['loopback'] },
+  { id: 'api-key', name: 'Generic API key (bearer)', mode: 'api_key', categories: ['generic'], aliases: ['bearer-token'], env: ['API_KEY'], fields: [f('token', 'API key', true)] },
+];
+
+/** Core's catalog::CATEGORIES (crates/keyhaven-core/src/catalog/categories.rs; a unit test keeps them equal). */
+export const CATEGORIES: Category[] = [
+  { id: 'dev-tools', label: 'Developer tools' },
+  { id: 'source-control', label: 'Source control' },
+  { id: 'hosting', label: 'Hosting and deployment' },
+  { id: 'cloud', label: 'Cloud' },
+  { id: 'cdn', label: 'CDN and edge' },
+  { id: 'dns', label: 'DNS and domains' },
+  { id: 'storage', label: 'Storage' },
+  { id: 'data', label: 'Data and databases' },
+  { id: 'ai', label: 'AI and machine learning' },
+  { id: 'monitoring', label: 'Monitoring and incidents' },
+  { id: 'security', label: 'Security' },
+  { id: 'identity', label: 'Identity' },
+  { id: 'productivity', label: 'Productivity' },
+  { id: 'project-management', label: 'Project management' },
+  { id: 'knowledge', label: 'Notes and knowledge' },
+  { id: 'design', label: 'Design' },
+  { id: 'scheduling', label: 'Scheduling' },
+  { id: 'communication', label: 'Communication' },
+  { id: 'email', label: 'Email and messaging' },
+  { id: 'social', label: 'Social' },
+  { id: 'media', label: 'Media' },
+  { id: 'marketing', label: 'Marketing' },
+  { id: 'crm', label: 'CRM and sales' },
+  { id: 'support', label: 'Customer support' },
+  { id: 'commerce', label: 'Commerce' },
+  { id: 'finance', label: 'Payments and finance' },
+  { id: 'accounting', label: 'Accounting' },
+  { id: 'hr', label: 'HR and people' },
+  { id: 'fitness', label: 'Fitness' },
+  { id: 'mcp', label: 'MCP servers' },
+  { id: 'generic', label: 'Generic' },
+  { id: 'custom', label: 'Your own providers' },
 ];
 
 export function summaries(configured: Set<string>, custom: ProviderSummary[]): ProviderSummary[] {
@@ -113,6 +163,8 @@ export function summaries(configured: Set<string>, custom: ProviderSummary[]): P
       configured: configured.has(d.id),
       redirects: d.redirects ?? [],
       categories: d.categories,
+      aliases: d.aliases ?? [],
+      icon: d.icon ?? null,
       variables: (d.variables ?? []).map((v) => v.name),
     })),
     ...custom,
@@ -133,6 +185,8 @@ export function info(id: string, configured: Set<string>): ProviderInfo | null {
     docs_url: `https://docs.example.com/${d.id}`,
     register_url: d.register ?? null,
     categories: d.categories,
+    aliases: d.aliases ?? [],
+    icon: d.icon ?? null,
     scopes: d.scopes ?? [],
     redirects,
     client_secret_required: d.secretRequired ?? false,

@@ -31,7 +31,7 @@ import type {
   VaultView,
 } from '../../src/lib/api/types';
 import type { CommandName } from '../../src/lib/api/generated';
-import { auditEvents, CONFIG, connections, info, initialBindings, initiallyConfigured, iso, suggestedTargets, summaries, TOOLS, toolViews } from './mock-data';
+import { auditEvents, CATEGORIES, CONFIG, connections, info, initialBindings, initiallyConfigured, iso, suggestedTargets, summaries, TOOLS, toolViews } from './mock-data';
 
 type Args = Record<string, unknown>;
 const params = new URLSearchParams(location.search);
@@ -328,10 +328,11 @@ const handlers: Record<CommandName, (args: Args) => unknown> = {
   remove_tool: removeTool,
   audit_list: (a) => auditEvents().filter((e) => a.connection == null || e.connection_id === a.connection),
   providers_list: () => summaries(state.configured, state.custom),
+  catalog_categories: () => CATEGORIES,
   provider_info: (a) => info(String(a.id), state.configured) ?? fail('unknown_provider', `unknown provider ${String(a.id)}`),
   provider_configure: (a) => (state.configured.add(String(a.id)), null),
   provider_add_custom: (a) => {
-    const p: ProviderSummary = { id: String(a.id), name: String(a.id), auth_mode: 'oauth2', custom: true, configured: true, redirects: ['loopback'], categories: ['identity'], variables: [] };
+    const p: ProviderSummary = { id: String(a.id), name: String(a.id), auth_mode: 'oauth2', custom: true, configured: true, redirects: ['loopback'], categories: ['identity'], aliases: [], icon: null, variables: [] };
     state.custom.push(p);
     return p;
   },

@@ -17,6 +17,8 @@ for (const scheme of ['light', 'dark']) {
 
       await heading(page, 'Connections');
       await page.locator('li[data-connection]').nth(6).waitFor();
+      // The brand icons (a lazily loaded chunk) are in before the picture.
+      await page.locator('li[data-connection] .icon svg').first().waitFor();
       await shot(page, `connections-${scheme}`);
 
       await nav(page, 'Add connection');

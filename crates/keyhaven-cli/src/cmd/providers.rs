@@ -140,17 +140,12 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
             };
             if let Some(c) = &category {
                 let c = c.to_ascii_lowercase();
-                if !list.iter().any(|p| p.categories.contains(&c)) {
-                    let mut all: Vec<&str> = list
-                        .iter()
-                        .flat_map(|p| p.categories.iter().map(String::as_str))
-                        .collect();
-                    all.sort();
-                    all.dedup();
+                if keyhaven_core::catalog::category(&c).is_none() {
+                    let all = keyhaven_core::catalog::CATEGORIES.iter().map(|c| c.id);
                     return Err(Error::BadInput(format!(
                         "no category {c:?}{}; the categories are {}",
-                        keyhaven_core::suggest::hint(&c, all.iter().copied()),
-                        all.join(", ")
+                        keyhaven_core::suggest::hint(&c, all.clone()),
+                        all.collect::<Vec<_>>().join(", ")
                     ))
                     .into());
                 }
@@ -159,7 +154,7 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
             if json {
                 return print_json(&list);
             }
-            let rows: Vec<[String; 5]> = list
+            let rows: Vec<[String; 6]> = list
                 .iter()
                 .map(|p| {
                     let redirects: Vec<_> = p.redirects.iter().map(|k| k.as_str()).collect();
@@ -173,10 +168,14 @@ pub fn run(ctx: &Ctx, cmd: ProvidersCommand) -> CliResult {
                         ),
                         if p.configured { "yes" } else { "-" }.into(),
                         redirects.join(","),
+                        p.categories.join(","),
                     ]
                 })
                 .collect();
-            super::list::print_table(&["ID", "NAME", "AUTH", "YOUR APP", "REDIRECTS"], &rows)
+            super::list::print_table(
+                &["ID", "NAME", "AUTH", "YOUR APP", "REDIRECTS", "CATEGORIES"],
+                &rows,
+            )
         }
         ProvidersCommand::Show { provider, json } => {
             let info = match ctx.open_vault_if_any()? {

@@ -8,7 +8,11 @@
 //!   path or query into a URL.
 //! - discovery (RFC 8414 / OpenID Connect metadata) is [`crate::oauth::discovery`].
 
+mod categories;
+pub mod lint;
 pub mod schema;
+
+pub use categories::{CATEGORIES, Category, category};
 
 /// Discovery lives in the OAuth layer; kept reachable here for callers of the catalog.
 pub use crate::oauth::discovery;
@@ -30,31 +34,9 @@ static PROVIDERS_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/providers");
 static BUILTIN_LOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 static BUILTIN: LazyLock<Result<Catalog, String>> = LazyLock::new(|| {
-    let mut providers = BTreeMap::new();
-    for file in PROVIDERS_DIR.files() {
-        let path = file.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
-        }
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
-        let text = file
-            .contents_utf8()
-            .ok_or_else(|| format!("{}: not UTF-8", path.display()))?;
-        let def = ProviderDef::from_toml(text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if def.id != stem {
-            return Err(format!(
-                "{}: id {:?} differs from the file name",
-                path.display(),
-                def.id
-            ));
-        }
-        providers.insert(def.id.clone(), def);
-    }
+    let catalog = Catalog::load_embedded()?;
     BUILTIN_LOADED.store(true, std::sync::atomic::Ordering::Release);
-    Ok(Catalog { providers })
+    Ok(catalog)
 });
 
 /// A set of provider definitions.
@@ -64,6 +46,36 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Parses and validates every embedded file, each named by its id. [`Catalog::builtin`]
+    /// does this once per process; public for the catalog benchmark.
+    pub fn load_embedded() -> Result<Catalog, String> {
+        let mut providers = BTreeMap::new();
+        for file in PROVIDERS_DIR.files() {
+            let path = file.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+                continue;
+            }
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let text = file
+                .contents_utf8()
+                .ok_or_else(|| format!("{}: not UTF-8", path.display()))?;
+            let def =
+                ProviderDef::from_toml(text).map_err(|e| format!("{}: {e}", path.display()))?;
+            if def.id != stem {
+                return Err(format!(
+                    "{}: id {:?} differs from the file name",
+                    path.display(),
+                    def.id
+                ));
+            }
+            providers.insert(def.id.clone(), def);
+        }
+        Ok(Catalog { providers })
+    }
+
     /// The catalog embedded in this build.
     pub fn builtin() -> Result<&'static Catalog> {
         BUILTIN
@@ -109,12 +121,21 @@ impl Catalog {
         self.providers.get(id)
     }
 
-    /// A provider by id, or an error naming the unknown id.
+    /// A provider by id, or an error naming the unknown id with the closest one; an alias
+    /// (`twitter`) names its entry's id (`x`).
     pub fn require(&self, id: &str) -> Result<&ProviderDef> {
         self.get(id).ok_or_else(|| Error::UnknownProvider {
             id: id.into(),
-            hint: crate::suggest::hint(id, self.providers.keys().map(String::as_str)),
+            hint: match self.by_alias(id) {
+                Some(d) => format!(" (did you mean {}?)", d.id),
+                None => crate::suggest::hint(id, self.providers.keys().map(String::as_str)),
+            },
         })
+    }
+
+    /// The entry that has `alias` among its aliases.
+    pub fn by_alias(&self, alias: &str) -> Option<&ProviderDef> {
+        self.iter().find(|d| d.aliases.iter().any(|a| a == alias))
     }
 
     /// Every provider, by id.
@@ -209,6 +230,48 @@ impl ProviderDef {
                 self.id
             ));
         }
+        if self.categories.is_empty() {
+            return Err(format!(
+                "categories: name at least one of {}",
+                CATEGORIES
+                    .iter()
+                    .map(|c| c.id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for c in &self.categories {
+            if category(c).is_none() {
+                return Err(format!(
+                    "category {c:?}{}: not one of catalog::CATEGORIES",
+                    crate::suggest::hint(c, CATEGORIES.iter().map(|c| c.id))
+                ));
+            }
+        }
+        for a in &self.aliases {
+            if !crate::ids::ProviderId::is_valid(a) || *a == self.id {
+                return Err(format!(
+                    "alias {a:?}: lowercase letters, digits and '-', not the id itself"
+                ));
+            }
+        }
+        if let Some(icon) = &self.icon
+            && (icon.is_empty()
+                || !icon
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        {
+            return Err(format!(
+                "icon {icon:?}: a simple-icons slug (lowercase letters, digits)"
+            ));
+        }
+        for d in &self.domains {
+            if d.is_empty() || d.contains('/') || d.contains(':') || !d.contains('.') {
+                return Err(format!(
+                    "domains: {d:?} is not a domain such as example.com"
+                ));
+            }
+        }
         for (name, var) in &self.variables {
             // SEC-40: a variable's name appears in templates and in the connection's instance.
             if !is_portable_name(name) {
@@ -288,6 +351,14 @@ impl ProviderDef {
                     return Err("api_key/basic need credential fields".into());
                 }
             }
+        }
+        if let Some(port) = self.loopback_port
+            && (port < 1024 || !self.redirects.contains(&RedirectKind::Loopback))
+        {
+            return Err(
+                "loopback_port is a port from 1024 up, for an entry that takes loopback redirects"
+                    .into(),
+            );
         }
         if self.auth_mode == AuthMode::Oauth2Password && !self.legacy {
             return Err("the password grant must be marked legacy = true".into());
@@ -410,6 +481,14 @@ impl ProviderDef {
             }
             Ok(())
         };
+        if v.scheme != VerifyScheme::Header && v.prefix.is_some() {
+            return Err("verify.prefix is for the header scheme".into());
+        }
+        if v.scheme != VerifyScheme::Basic
+            && (v.basic_username.is_some() || v.basic_password.is_some())
+        {
+            return Err("verify.basic_username/basic_password are for the basic scheme".into());
+        }
         match v.scheme {
             VerifyScheme::Bearer | VerifyScheme::Header => {
                 let t = v.token_field.as_deref().unwrap_or("token");
@@ -421,7 +500,23 @@ impl ProviderDef {
                     return Err("verify scheme header needs `header`".into());
                 }
             }
-            VerifyScheme::Basic => need(&["username", "password"])?,
+            VerifyScheme::Basic => match (&v.basic_username, &v.basic_password) {
+                (None, None) => need(&["username", "password"])?,
+                (Some(_), None) => need(&["password"])?,
+                (None, Some(_)) => match field("username") {
+                    Some(f) if f.secret => {}
+                    _ => {
+                        return Err(
+                            "verify: with basic_password the username field is the key and \
+                             must be secret"
+                                .into(),
+                        );
+                    }
+                },
+                (Some(_), Some(_)) => {
+                    return Err("verify: basic_username and basic_password both fixed".into());
+                }
+            },
             VerifyScheme::OvhSignature => {
                 need(&["application_key", "application_secret", "consumer_key"])?;
                 if v.time_url.is_none() {
@@ -460,7 +555,12 @@ impl ProviderDef {
             return Err(format!("verify.url has an unknown template: {url}"));
         }
         check_endpoint_url(&probe).map_err(|e| format!("verify.url {url}: {e}"))?;
-        for p in v.account.iter().chain(v.found.values()) {
+        for p in v
+            .account
+            .iter()
+            .chain(v.found.values())
+            .chain(v.error_pointer.iter())
+        {
             if !p.starts_with('/') {
                 return Err(format!("verify pointer {p:?} must start with /"));
             }

@@ -133,6 +133,10 @@ pub struct Identity {
     /// Send the access token in this header, raw, instead of `Authorization: Bearer`.
     #[serde(default)]
     pub token_header: Option<String>,
+    /// Text before the token in that header (or in `Authorization` when `token_header` is not
+    /// set), instead of `Bearer ` (SoundCloud and Yandex: `OAuth `).
+    #[serde(default)]
+    pub token_prefix: Option<String>,
 }
 
 fn default_get() -> String {
@@ -233,9 +237,11 @@ pub struct CredentialField {
 pub enum VerifyScheme {
     /// `Authorization: Bearer <token_field>`.
     Bearer,
-    /// `<header>: <token_field>` (Scaleway's `X-Auth-Token`).
+    /// `<header>: <prefix><token_field>` (Scaleway's `X-Auth-Token`, PagerDuty's
+    /// `Authorization: Token token=`).
     Header,
-    /// HTTP Basic with fields `username` and `password`.
+    /// HTTP Basic with fields `username` and `password` (one of them may be fixed by
+    /// `basic_username` / `basic_password`).
     Basic,
     /// OVHcloud's `$1$` SHA-1 request signature with fields `application_key`,
     /// `application_secret`, `consumer_key`, on the server's time from `time_url`.
@@ -287,6 +293,18 @@ pub struct Verify {
     /// Header scheme: the header name.
     #[serde(default)]
     pub header: Option<String>,
+    /// Header scheme: text before the token in the header's value (PagerDuty's
+    /// `Token token=`, Discord's `Bot `).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Basic scheme: a fixed user name, the `password` field being the key (Mailchimp takes
+    /// any user name with the API key as the password).
+    #[serde(default)]
+    pub basic_username: Option<String>,
+    /// Basic scheme: a fixed password, the `username` field being the key (Freshdesk's `X`,
+    /// Stripe's empty password).
+    #[serde(default)]
+    pub basic_password: Option<String>,
     /// Extra headers; `${uuid}` becomes a fresh UUID v4 (Contabo's `x-request-id`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -299,6 +317,10 @@ pub struct Verify {
     /// Further things to report: label -> JSON pointer (or `/Tag`).
     #[serde(default)]
     pub found: BTreeMap<String, String>,
+    /// A 2xx answer with a value here is a rejection: GraphQL APIs answer a bad key with
+    /// HTTP 200 and `/errors` (Railway, Linear). The first error's `message` is shown.
+    #[serde(default)]
+    pub error_pointer: Option<String>,
     /// Provider-specific readings of failures.
     #[serde(default)]
     pub classify: Vec<Classify>,
@@ -316,11 +338,30 @@ pub struct ProviderDef {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Categories (e.g. `dev-tools`, `productivity`, `cloud`).
+    /// Categories, from [`CATEGORIES`](super::CATEGORIES); the first is where the desktop's
+    /// catalog lists the entry.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// Other names a person may search for: a former name (`twitter`), a product served by the
+    /// same sign-in (`onedrive`, `entra`). Lowercase; unique across the catalog.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The brand icon: a slug of the `simple-icons` set (`github`), when the set has the brand.
+    /// The desktop falls back to a letter badge without it.
+    #[serde(default)]
+    pub icon: Option<String>,
     /// The provider's OAuth / API documentation, where the endpoints come from.
     pub docs_url: String,
+    /// Registrable domains the endpoints live under when they differ from `docs_url`'s
+    /// (Microsoft documents at learn.microsoft.com and signs in at microsoftonline.com). The
+    /// catalog tests require every endpoint to be under `docs_url`'s domain or one of these.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Other entries this one shares endpoints with on purpose (the same sign-in for another
+    /// product, the token and the OAuth flavour of one API). Any other shared endpoint is taken
+    /// for a copy-paste mistake by the catalog tests.
+    #[serde(default)]
+    pub shares_endpoints_with: Vec<String>,
     /// Where a person registers their own OAuth app / creates a key.
     #[serde(default)]
     pub register_url: Option<String>,
@@ -377,6 +418,11 @@ pub struct ProviderDef {
     /// Accepted redirect kinds; the first is the default.
     #[serde(default = "default_redirects")]
     pub redirects: Vec<RedirectKind>,
+    /// The provider matches a loopback redirect exactly, port included (RFC 8252 §7.3 says it
+    /// should not): the listener binds this port, and the URI to register is
+    /// `http://127.0.0.1:PORT/callback`. Catalog entries use 8417 (docs/providers.md).
+    #[serde(default)]
+    pub loopback_port: Option<u16>,
     /// Token response shape (named adapter).
     #[serde(default)]
     pub token_response: TokenResponseShape,

@@ -37,10 +37,18 @@ fn query(url: &Url) -> BTreeMap<String, String> {
 #[test]
 fn every_entry_loads_and_validates() {
     let catalog = Catalog::builtin().expect("the embedded catalog loads");
+    let keys = catalog
+        .iter()
+        .filter(|d| matches!(d.auth_mode, AuthMode::ApiKey | AuthMode::Basic))
+        .count();
     assert!(
-        oauth_entries().len() >= 30,
-        "at least 30 OAuth providers, found {}",
+        oauth_entries().len() >= 100,
+        "at least 100 OAuth providers, found {}",
         oauth_entries().len()
+    );
+    assert!(
+        keys >= 50,
+        "at least 50 API-key and Basic providers, found {keys}"
     );
     for def in catalog.iter() {
         def.validate().unwrap_or_else(|e| panic!("{}: {e}", def.id));
@@ -258,6 +266,7 @@ fn bad_definitions_are_refused_with_a_reason() {
     let base = r#"
         id = "x"
         name = "X"
+        categories = ["generic"]
         docs_url = "https://x.example/docs"
         auth_mode = "oauth2"
         authorization_url = "https://x.example/auth"
@@ -293,4 +302,156 @@ fn bad_definitions_are_refused_with_a_reason() {
     );
     let tmpl = ok.replace("https://x.example/auth", "https://${host}/auth");
     assert!(ProviderDef::from_toml(&tmpl).unwrap_err().contains("host"));
+}
+
+#[test]
+fn no_entry_copies_another_or_documents_an_unrelated_service() {
+    let problems = lint::lint(Catalog::builtin().unwrap().iter());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_file_opens_with_where_its_facts_come_from() {
+    for file in PROVIDERS_DIR.files() {
+        let text = file.contents_utf8().unwrap();
+        assert!(
+            text.starts_with('#'),
+            "{}: start with a comment naming the documentation and the quirks",
+            file.path().display()
+        );
+    }
+}
+
+#[test]
+fn categories_and_aliases_find_entries() {
+    let c = Catalog::builtin().unwrap();
+    for def in c.iter() {
+        assert!(category(&def.categories[0]).is_some(), "{}", def.id);
+    }
+    let x = c.iter().find(|d| d.aliases.iter().any(|a| a == "twitter"));
+    assert_eq!(x.map(|d| d.id.as_str()), Some("x"));
+    let ms = c.iter().find(|d| d.aliases.iter().any(|a| a == "onedrive"));
+    assert_eq!(ms.map(|d| d.id.as_str()), Some("microsoft"));
+    // A category outside the vocabulary is refused with the closest one.
+    let github = PROVIDERS_DIR
+        .get_file("github.toml")
+        .and_then(|f| f.contents_utf8())
+        .unwrap();
+    let with = |categories: &str| {
+        github.replace(
+            r#"categories = ["dev-tools", "source-control"]"#,
+            categories,
+        )
+    };
+    let e = ProviderDef::from_toml(&with(r#"categories = ["dev-tool"]"#)).unwrap_err();
+    assert!(e.contains("did you mean dev-tools"), "{e}");
+    let none = with("categories = []");
+    assert!(
+        ProviderDef::from_toml(&none)
+            .unwrap_err()
+            .contains("at least one")
+    );
+}
+
+/// docs/catalog.md is generated from the files: every entry with its category, auth, check and
+/// variables, and whether its header marks facts UNCONFIRMED.
+#[test]
+fn the_catalog_page_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/catalog.md");
+    let want = catalog_page();
+    if std::env::var_os("KEYHAVEN_UPDATE_GENERATED").is_some() {
+        std::fs::write(path, &want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/catalog.md is stale: KEYHAVEN_UPDATE_GENERATED=1 cargo test -p keyhaven-core --lib catalog_page"
+    );
+}
+
+fn catalog_page() -> String {
+    let c = Catalog::builtin().unwrap();
+    let count = |f: &dyn Fn(&ProviderDef) -> bool| c.iter().filter(|d| f(d)).count();
+    let mut out = String::from(
+        "# The provider catalog\n\n\
+         <!-- Generated from crates/keyhaven-core/providers/*.toml by the core test \
+         `the_catalog_page_is_current`; regenerate with \
+         `KEYHAVEN_UPDATE_GENERATED=1 cargo test -p keyhaven-core --lib catalog_page`. -->\n\n",
+    );
+    out += &format!(
+        "{} entries: {} browser sign-ins (OAuth 2.0), {} API-key and {} HTTP Basic entries, {} \
+         machine grants. `keyhaven providers list [--category C] [--json]` prints the same \
+         list; `keyhaven providers show ID` prints one entry. Each file's header comment names \
+         the documentation its facts come from; the last column counts the facts it marks \
+         UNCONFIRMED (docs/providers.md says how to write an entry).\n\n",
+        c.len(),
+        count(&|d| d.auth_mode == AuthMode::Oauth2),
+        count(&|d| d.auth_mode == AuthMode::ApiKey),
+        count(&|d| d.auth_mode == AuthMode::Basic),
+        count(&|d| d.auth_mode.is_machine()),
+    );
+    for cat in CATEGORIES {
+        let mut in_cat: Vec<&ProviderDef> =
+            c.iter().filter(|d| d.categories[0] == cat.id).collect();
+        if in_cat.is_empty() {
+            continue;
+        }
+        in_cat.sort_by_key(|d| d.name.to_lowercase());
+        out += &format!("## {}\n\n", cat.label);
+        out +=
+            "| id | Name | Auth | Redirects or check | Variables | Environment | Unconfirmed |\n";
+        out += "| --- | --- | --- | --- | --- | --- | --- |\n";
+        for d in in_cat {
+            let how = match &d.verify {
+                Some(v) => {
+                    let url = Url::parse(&v.url.replace("${", "x").replace('}', "x"));
+                    let path = url
+                        .as_ref()
+                        .map(|u| u.path().to_string())
+                        .unwrap_or_default();
+                    format!("{:?} `{} {}`", v.scheme, v.method, path).to_lowercase()
+                }
+                None if d.auth_mode == AuthMode::Oauth2 => d
+                    .redirects
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "not checked".into(),
+            };
+            let vars: Vec<String> = d.variables.keys().map(|k| format!("`{k}`")).collect();
+            let env: Vec<String> = d.env.keys().map(|k| format!("`{k}`")).collect();
+            let text = PROVIDERS_DIR
+                .get_file(format!("{}.toml", d.id))
+                .and_then(|f| f.contents_utf8())
+                .unwrap_or_default();
+            let unconfirmed = text.matches("UNCONFIRMED").count();
+            out += &format!(
+                "| `{}` | {} | {}{} | {} | {} | {} | {} |\n",
+                d.id,
+                d.name.replace('|', "/"),
+                d.auth_mode.as_str(),
+                if d.legacy { " (legacy)" } else { "" },
+                how,
+                if vars.is_empty() {
+                    "-".into()
+                } else {
+                    vars.join(", ")
+                },
+                if env.is_empty() {
+                    "-".into()
+                } else {
+                    env.join(", ")
+                },
+                if unconfirmed == 0 {
+                    "-".into()
+                } else {
+                    unconfirmed.to_string()
+                },
+            );
+        }
+        out += "\n";
+    }
+    out
 }

@@ -298,6 +298,7 @@ mod tests {
                     method: "GET".into(),
                     body: None,
                     token_header: None,
+                    token_prefix: None,
                 }),
                 ..FlowRequest::for_test(&format!("{base}/token"))
             },

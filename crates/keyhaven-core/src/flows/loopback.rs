@@ -51,8 +51,23 @@ pub enum Reply {
 impl Loopback {
     /// Binds `127.0.0.1:0`.
     pub fn bind() -> Result<Loopback> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .map_err(|e| Error::io("cannot open a loopback port for the redirect", e))?;
+        Loopback::bind_at(None)
+    }
+
+    /// Binds `127.0.0.1:PORT`, or a port the OS picks: a provider that matches the redirect
+    /// exactly needs the port registered with it (`loopback_port`).
+    pub fn bind_at(port: Option<u16>) -> Result<Loopback> {
+        let listener =
+            TcpListener::bind(("127.0.0.1", port.unwrap_or(0))).map_err(|e| match port {
+                Some(p) => Error::io(
+                    format!(
+                        "cannot open loopback port {p}, the one this provider's redirect is \
+                         registered with (another sign-in, or another program, is using it)"
+                    ),
+                    e,
+                ),
+                None => Error::io("cannot open a loopback port for the redirect", e),
+            })?;
         listener
             .set_nonblocking(true)
             .map_err(|e| Error::io("loopback listener", e))?;
@@ -269,6 +284,26 @@ pub(crate) fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A provider that matches the redirect exactly gets the port registered with it; a second
+    /// sign-in while the port is taken is refused with the reason, not a random port.
+    #[test]
+    fn a_fixed_port_is_bound_or_refused_with_why() {
+        let free = TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let lb = Loopback::bind_at(Some(free)).unwrap();
+        assert_eq!(
+            lb.redirect_uri(),
+            format!("http://127.0.0.1:{free}/callback")
+        );
+        let err = Loopback::bind_at(Some(free)).err().unwrap().to_string();
+        assert!(err.contains(&format!("loopback port {free}")), "{err}");
+        drop(lb);
+        assert_ne!(Loopback::bind_at(None).unwrap().port(), 0);
+    }
 
     /// SEC-48: connections that send nothing do not hold up the browser's request. The
     /// callback is served while every stalled connection is still open (with one reader at a

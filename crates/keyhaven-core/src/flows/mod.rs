@@ -109,7 +109,7 @@ pub fn start(vault: &mut Vault, provider_id: &str, opts: &ConnectOptions) -> Res
     let (def, client, scopes) = (&p.def, &p.client, &p.scopes);
 
     let loopback = match kind {
-        RedirectKind::Loopback => Some(Loopback::bind()?),
+        RedirectKind::Loopback => Some(Loopback::bind_at(def.loopback_port)?),
         RedirectKind::DeepLink => None,
     };
     // SEC-42: the deep-link URI names this authorization server (provider and instance).
@@ -231,7 +231,10 @@ pub(crate) fn prepare(
                 &def.variables.keys().map(String::as_str).collect::<Vec<_>>(),
             ),
         },
-        Some(RedirectKind::Loopback) => "http://127.0.0.1/callback (any port)".to_string(),
+        Some(RedirectKind::Loopback) => match def.loopback_port {
+            Some(port) => format!("http://127.0.0.1:{port}/callback"),
+            None => "http://127.0.0.1/callback (any port)".to_string(),
+        },
         None => "(none needed for the device flow)".to_string(),
     };
     let not_configured = |secret: bool| Error::NotConfigured {

@@ -187,6 +187,10 @@ pub(crate) fn parse_token_response(
     let access_token = take_secret(&mut o, "access_token")?
         .ok_or_else(|| bad("the response has no access_token"))?;
     let refresh_token = take_secret(&mut o, "refresh_token")?;
+    // Tumblr sends `"id_token": false` when there is none.
+    if o.get("id_token") == Some(&Value::Bool(false)) {
+        o.remove("id_token");
+    }
     let id_token = take_secret(&mut o, "id_token")?;
     if let Some(Value::Object(user)) = o.get_mut("authed_user") {
         user.remove("access_token");
@@ -282,6 +286,17 @@ mod tests {
 
     fn parse(status: u16, body: &str) -> Result<Tokens> {
         parse_token_response("p", TokenResponseShape::Standard, &resp(status, body))
+    }
+
+    #[test]
+    fn an_id_token_of_false_means_none() {
+        let t = parse(
+            200,
+            r#"{"access_token":"AT","id_token":false,"token_type":"bearer"}"#,
+        )
+        .unwrap();
+        assert!(t.id_token.is_none());
+        assert!(parse(200, r#"{"access_token":"AT","id_token":true}"#).is_err());
     }
 
     #[test]

@@ -55,6 +55,28 @@ pub(crate) fn account_name(
     ))
 }
 
+/// The access token on the identity request: `Authorization: Bearer`, or the provider's own
+/// header and prefix (`token_header`, `token_prefix`).
+fn authorize(
+    builder: reqwest::blocking::RequestBuilder,
+    identity: Option<&crate::catalog::Identity>,
+    token: &str,
+    what: &str,
+) -> Result<reqwest::blocking::RequestBuilder> {
+    let (header, prefix) = match identity {
+        Some(i) => (i.token_header.as_deref(), i.token_prefix.as_deref()),
+        None => (None, None),
+    };
+    if header.is_none() && prefix.is_none() {
+        return Ok(builder.bearer_auth(token));
+    }
+    let value = Zeroizing::new(format!("{}{token}", prefix.unwrap_or_default()));
+    let mut value = reqwest::header::HeaderValue::from_str(&value)
+        .map_err(|_| http::malformed(what, "the access token cannot go in a header"))?;
+    value.set_sensitive(true);
+    Ok(builder.header(header.unwrap_or("Authorization"), value))
+}
+
 fn userinfo(provider: &str, req: &FlowRequest, tokens: &Tokens) -> Result<Value> {
     let what = format!("userinfo request to {provider}");
     let url = req.userinfo_url.as_ref().ok_or_else(|| Error::Catalog {
@@ -73,14 +95,7 @@ fn userinfo(provider: &str, req: &FlowRequest, tokens: &Tokens) -> Result<Value>
     } else {
         client.get(url)
     };
-    builder = match req
-        .identity
-        .as_ref()
-        .and_then(|i| i.token_header.as_deref())
-    {
-        Some(header) => builder.header(header, token.as_str()),
-        None => builder.bearer_auth(token.as_str()),
-    };
+    builder = authorize(builder, req.identity.as_ref(), &token, &what)?;
     builder = builder.header("Accept", "application/json");
     if let Some(body) = req.identity.as_ref().and_then(|i| i.body.clone()) {
         builder = builder
@@ -101,4 +116,48 @@ fn userinfo(provider: &str, req: &FlowRequest, tokens: &Tokens) -> Result<Value>
     }
     serde_json::from_slice(&resp.body)
         .map_err(|_| crate::http::malformed(what, "the answer is not JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Identity;
+
+    fn sent(identity: Option<&Identity>) -> Vec<(String, String)> {
+        let client = reqwest::blocking::Client::new();
+        let req = authorize(
+            client.get("https://id.example.com/me"),
+            identity,
+            "AT1",
+            "test",
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        req.headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_token_goes_where_the_provider_reads_it() {
+        let mut i: Identity = toml::from_str("source = \"userinfo\"\nfields = [\"/id\"]").unwrap();
+        assert_eq!(sent(None), [("authorization".into(), "Bearer AT1".into())]);
+        assert_eq!(
+            sent(Some(&i)),
+            [("authorization".into(), "Bearer AT1".into())]
+        );
+        i.token_prefix = Some("OAuth ".into());
+        assert_eq!(
+            sent(Some(&i)),
+            [("authorization".into(), "OAuth AT1".into())]
+        );
+        i.token_header = Some("X-Shopify-Access-Token".into());
+        i.token_prefix = None;
+        assert_eq!(
+            sent(Some(&i)),
+            [("x-shopify-access-token".into(), "AT1".into())]
+        );
+    }
 }

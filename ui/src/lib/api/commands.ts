@@ -16,6 +16,7 @@ import type {
   AddReport,
   AppInfo,
   AuditEvent,
+  Category,
   CommandError,
   ConnectionDetails,
   ConnectionSummary,
@@ -137,6 +138,9 @@ export const connectionMcp = (id: string): Promise<Outcome<McpView | null>> => c
 // --- providers -----------------------------------------------------------------------------
 
 export const listProviders = (): Promise<Outcome<ProviderSummary[]>> => call('providers_list');
+
+/** The catalog's categories (core's CATEGORIES): the order of the catalog's groups, with labels. */
+export const catalogCategories = (): Promise<Outcome<Category[]>> => call('catalog_categories');
 
 export const providerInfo = (id: string): Promise<Outcome<ProviderInfo>> => call('provider_info', { id });
 

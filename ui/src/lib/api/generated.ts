@@ -151,6 +151,19 @@ config: string | null,
 created_at: string, };
 
 /**
+ * A category: the id written in `categories = [...]` and its label.
+ */
+export type Category = { 
+/**
+ * Id, as in the files and on the command line.
+ */
+id: string, 
+/**
+ * What a person reads.
+ */
+label: string, };
+
+/**
  * A command failure as the UI receives it.
  */
 export type CommandError = { 
@@ -638,6 +651,14 @@ register_url: string | null,
  */
 categories: Array<string>, 
 /**
+ * Other names it is found by.
+ */
+aliases: Array<string>, 
+/**
+ * Its brand icon's `simple-icons` slug, if the set has one.
+ */
+icon: string | null, 
+/**
  * Default scopes.
  */
 scopes: Array<string>, 
@@ -719,9 +740,17 @@ configured: boolean,
  */
 redirects: Array<RedirectKind>, 
 /**
- * Categories.
+ * Categories (`catalog::CATEGORIES`), the one it is listed under first.
  */
 categories: Array<string>, 
+/**
+ * Other names it is found by (`twitter` for X).
+ */
+aliases: Array<string>, 
+/**
+ * Its brand icon's `simple-icons` slug, if the set has one.
+ */
+icon: string | null, 
 /**
  * Template variables it needs.
  */
@@ -1089,6 +1118,7 @@ export type Commands = {
   remove_tool: { args: { tool: string; target: string }; result: SetupReport };
   connection_mcp: { args: { id: string }; result: McpView | null };
   providers_list: { args: Record<string, never>; result: Array<ProviderSummary> };
+  catalog_categories: { args: Record<string, never>; result: Array<Category> };
   provider_info: { args: { id: string }; result: ProviderInfo };
   provider_configure: { args: { id: string; clientId: string; clientSecret: string | null }; result: null };
   provider_add_custom: { args: { id: string; issuer: string; clientId: string; clientSecret: string | null; scopes: Array<string> }; result: ProviderSummary };
@@ -1129,6 +1159,7 @@ export const COMMAND_NAMES = [
   'remove_tool',
   'connection_mcp',
   'providers_list',
+  'catalog_categories',
   'provider_info',
   'provider_configure',
   'provider_add_custom',

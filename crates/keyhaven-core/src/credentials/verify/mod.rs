@@ -167,6 +167,29 @@ fn run_once(check: &Check<'_>) -> Result<Found> {
             ),
         )
     })?;
+    if let (Some(pointer), Doc::Json(v)) = (&spec.error_pointer, &doc)
+        && let Some(errors) = v.pointer(pointer)
+        && !errors.is_null()
+        && errors.as_array().is_none_or(|a| !a.is_empty())
+    {
+        let said = errors
+            .pointer("/0/message")
+            .or_else(|| errors.pointer("/message"))
+            .and_then(Value::as_str)
+            .map(|m| {
+                let m: String = crate::oauth::client::sanitize(m)
+                    .chars()
+                    .take(200)
+                    .collect();
+                format!(": {m}")
+            })
+            .unwrap_or_default();
+        return Err(classify::failure(
+            check,
+            VerifyClass::Invalid,
+            &format!("{} refused the credentials{said}", def.name),
+        ));
+    }
     if let Some(account) = spec.account.iter().find_map(|p| doc.get(p)) {
         found.insert("account".into(), account);
     }

@@ -29,14 +29,29 @@ pub(super) fn authenticate(
     let token_field = spec.token_field.as_deref().unwrap_or("token");
     Ok(match spec.scheme {
         VerifyScheme::Bearer => builder.bearer_auth(text(check, token_field).as_str()),
-        VerifyScheme::Header => builder.header(
-            spec.header.as_deref().unwrap_or_default(),
-            text(check, token_field).as_str(),
-        ),
-        VerifyScheme::Basic => builder.basic_auth(
-            text(check, "username").as_str(),
-            Some(text(check, "password").as_str()),
-        ),
+        VerifyScheme::Header => {
+            let value = Zeroizing::new(format!(
+                "{}{}",
+                spec.prefix.as_deref().unwrap_or_default(),
+                text(check, token_field).as_str()
+            ));
+            let mut value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+                Error::BadInput("the key holds characters a header cannot carry".into())
+            })?;
+            value.set_sensitive(true);
+            builder.header(spec.header.as_deref().unwrap_or_default(), value)
+        }
+        VerifyScheme::Basic => {
+            let user = match &spec.basic_username {
+                Some(fixed) => Zeroizing::new(fixed.clone()),
+                None => text(check, "username"),
+            };
+            let password = match &spec.basic_password {
+                Some(fixed) => Zeroizing::new(fixed.clone()),
+                None => text(check, "password"),
+            };
+            builder.basic_auth(user.as_str(), Some(password.as_str()))
+        }
         VerifyScheme::GrantBearer => {
             let token = check.grant_token.ok_or_else(|| Error::Catalog {
                 reason: format!("{}: grant_bearer without a grant", check.def.id),
