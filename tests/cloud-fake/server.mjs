@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Keyhaven cloud-fake: a local fake of the credential-verification endpoints of eleven cloud
+// Keyhaven cloud-fake: a local fake of the credential-verification endpoints of cloud and API
 // providers, checking each provider's real authentication scheme (bearer tokens, OVH `$1$`
-// signatures, Exoscale EXO2-HMAC-SHA256, AWS Signature Version 4, OAuth2 token endpoints).
+// signatures, Exoscale EXO2-HMAC-SHA256, AWS Signature Version 4, OAuth2 token endpoints,
+// Google's RS256 JWT bearer grant, prefixed and half-fixed Basic headers, GraphQL errors).
 // The behaviour copied from each provider is specified, with sources, in docs/cloud-providers.md.
 //
 //   node tests/cloud-fake/server.mjs [--port N] [--accounts FILE]
@@ -943,6 +944,47 @@ function railway(ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Google's token endpoint, JWT bearer grant (RFC 7523) with a service-account key
+// (developers.google.com/identity/protocols/oauth2/service-account): the assertion must be an
+// RS256 JWT signed by the key in gcp-service-account.json, with its kid, iss = client_email,
+// aud = the token endpoint, a scope, and iat/exp at most an hour apart around now.
+// ---------------------------------------------------------------------------------------------
+const GCP_KEY = JSON.parse(fs.readFileSync(path.join(HERE, 'gcp-service-account.json'), 'utf8'));
+const GCP_PUBLIC = crypto.createPublicKey(GCP_KEY.private_key);
+
+function googleToken(ctx) {
+  if (ctx.method !== 'POST' || ctx.path !== '/token') return send(ctx, 404, { error: 'not_found' });
+  const form = formBody(ctx);
+  if (!form) return send(ctx, 400, { error: 'invalid_request', error_description: 'Bad Request' });
+  const grant = form.get('grant_type');
+  if (grant !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
+    return send(ctx, 400, { error: 'unsupported_grant_type', error_description: `Invalid grant_type: ${grant ?? ''}` });
+  }
+  const invalid = (d) => send(ctx, 400, { error: 'invalid_grant', error_description: d });
+  const parts = (form.get('assertion') || '').split('.');
+  if (parts.length !== 3) return invalid('Invalid JWT: the assertion is not a JWS.');
+  let header;
+  let claims;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return invalid('Invalid JWT: not JSON.');
+  }
+  if (header.alg !== 'RS256') return invalid('Invalid JWT: alg must be RS256.');
+  const signed = crypto.verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), GCP_PUBLIC, Buffer.from(parts[2], 'base64url'));
+  if (!signed || (header.kid !== undefined && header.kid !== GCP_KEY.private_key_id)) return invalid('Invalid JWT Signature.');
+  if (claims.iss !== GCP_KEY.client_email) return invalid('Invalid JWT: iss is not a service account of this key.');
+  if (claims.aud !== 'https://oauth2.googleapis.com/token') return invalid('Invalid JWT: aud must be https://oauth2.googleapis.com/token.');
+  const now = nowSec();
+  if (!(Number.isInteger(claims.iat) && Number.isInteger(claims.exp) && claims.iat <= now + 300 && claims.exp > now && claims.exp - claims.iat <= 3600)) {
+    return invalid('Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.');
+  }
+  if (typeof claims.scope !== 'string' || claims.scope === '') return invalid('Invalid JWT: no scope.');
+  return send(ctx, 200, { access_token: `ya29.khfake-${crypto.randomBytes(16).toString('hex')}`, expires_in: 3599, token_type: 'Bearer' });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Host table
 // ---------------------------------------------------------------------------------------------
 function handlerFor(host) {
@@ -964,6 +1006,7 @@ function handlerFor(host) {
   if (/^[a-z]+[0-9]+\.api\.mailchimp\.com$/.test(host)) return mailchimp;
   if (host === 'api.stripe.com') return stripe;
   if (host === 'backboard.railway.com') return railway;
+  if (host === 'oauth2.googleapis.com') return googleToken;
   if (stsRegion(host)) return sts;
   return null;
 }

@@ -262,6 +262,152 @@ fn every_provider_verifies_with_its_own_scheme_and_names_the_account() {
     }
 }
 
+/// A Google Cloud service-account key: the key file read with --field-file, an RS256 assertion
+/// the fake verifies with the key's public half, a one-hour token handed out and in `env`; a
+/// key whose id the server does not know is refused and nothing is stored.
+#[test]
+fn a_service_account_key_signs_its_own_grant() {
+    let c = Cloud::new();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/cloud-fake/gcp-service-account.json"
+    );
+    let key = std::fs::read_to_string(fixture).unwrap();
+    let file = c.s.tmp.path().join("key.json");
+    std::fs::write(&file, &key).unwrap();
+    let arg = format!("key_json={}", file.display());
+    let report = ok(&c.kh_input(
+        &[
+            "credentials",
+            "add",
+            "gcp-service-account",
+            "--field-file",
+            &arg,
+            "--json",
+        ],
+        "",
+    ));
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(
+        report["account"], "ci-deployer@keyhaven-fake.iam.gserviceaccount.com",
+        "{report}"
+    );
+    assert_eq!(report["found"]["project"], "keyhaven-fake", "{report}");
+    let out = c
+        .command(&["token", "gcp-service-account"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert!(token.trim().starts_with("ya29.khfake-"), "{token}");
+    let env: serde_json::Value = serde_json::from_slice(
+        &c.command(&["env", "gcp-service-account", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(env["GOOGLE_OAUTH_ACCESS_TOKEN"], token.trim());
+    let grants: Vec<_> = c
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r["host"] == "oauth2.googleapis.com")
+        .collect();
+    assert_eq!(
+        grants.len(),
+        1,
+        "the token was kept, not fetched per hand-out: {grants:?}"
+    );
+    // No secret of the key in any output or URL.
+    assert!(!report.to_string().contains("PRIVATE"));
+    for r in c.fake.requests() {
+        assert!(!r["path"].as_str().unwrap().contains("PRIVATE"), "{r}");
+    }
+
+    // A key the server does not know (another key id): refused with Google's words.
+    let other = c.s.tmp.path().join("other.json");
+    std::fs::write(&other, key.replace("gcp1", "gcp9")).unwrap();
+    let arg = format!("key_json={}", other.display());
+    let out = c.kh_input(
+        &[
+            "credentials",
+            "add",
+            "gcp-service-account",
+            "--field-file",
+            &arg,
+            "--account",
+            "x",
+        ],
+        "",
+    );
+    let err = assert_fails(&out, 2, "Invalid JWT Signature");
+    assert!(!err.contains("PRIVATE"), "{err}");
+    // Bad --field-file input: one line, exit 2.
+    assert_fails(
+        &c.kh_input(
+            &[
+                "credentials",
+                "add",
+                "gcp-service-account",
+                "--field-file",
+                "nope",
+            ],
+            "",
+        ),
+        2,
+        "expected NAME=PATH",
+    );
+    assert_fails(
+        &c.kh_input(
+            &[
+                "credentials",
+                "add",
+                "gcp-service-account",
+                "--field-file",
+                "key=/nonexistent",
+            ],
+            "",
+        ),
+        2,
+        "has no field \"key\"; its fields are key_json",
+    );
+    assert_fails(
+        &c.kh_input(
+            &[
+                "credentials",
+                "add",
+                "gcp-service-account",
+                "--field-file",
+                "key_json=/nonexistent/k.json",
+            ],
+            "",
+        ),
+        2,
+        "cannot read /nonexistent/k.json",
+    );
+    let text = c.s.tmp.path().join("not.json");
+    std::fs::write(&text, "-----BEGIN PRIVATE KEY-----\nMIIE\n").unwrap();
+    let arg = format!("key_json={}", text.display());
+    let err = assert_fails(
+        &c.kh_input(
+            &[
+                "credentials",
+                "add",
+                "gcp-service-account",
+                "--field-file",
+                &arg,
+            ],
+            "",
+        ),
+        2,
+        "is not a JSON document",
+    );
+    assert!(!err.contains("MIIE"), "{err}");
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&c.s.kh_ok(&["list", "--json"])).unwrap();
+    assert_eq!(list.len(), 1, "only the first key was stored: {list:?}");
+}
+
 /// A GraphQL API answers a bad key with HTTP 200 and `errors`: `verify.error_pointer` makes
 /// that a rejection, and nothing is stored.
 #[test]

@@ -45,6 +45,10 @@ pub struct AddArgs {
     /// A non-secret field, e.g. --field project_id=... (secrets are asked for, never taken here).
     #[arg(long = "field", value_name = "NAME=VALUE")]
     fields: Vec<String>,
+    /// A field read from a file, secret or not: a key file such as a Google Cloud
+    /// service-account key, --field-file key_json=KEY.json (at most 64 KiB).
+    #[arg(long = "field-file", value_name = "NAME=PATH")]
+    field_files: Vec<String>,
     /// Template variable (region, zone, endpoint), e.g. --var endpoint=ovh-eu.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     vars: Vec<String>,
@@ -71,6 +75,9 @@ pub struct UpdateArgs {
     /// A non-secret field, e.g. --field access_key_id=... (secrets are asked for).
     #[arg(long = "field", value_name = "NAME=VALUE")]
     fields: Vec<String>,
+    /// A field read from a file, secret or not (a new key file).
+    #[arg(long = "field-file", value_name = "NAME=PATH")]
+    field_files: Vec<String>,
     /// Store without checking the new credentials live.
     #[arg(long)]
     no_verify: bool,
@@ -178,7 +185,7 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> CliResult {
     let mut vault = ctx.open_vault()?;
     let conn = vault.find_connection(&args.conn)?;
     let def = vault.provider_def(&conn.provider)?;
-    let values = read_values(&def, &args.fields)?;
+    let values = read_values(&def, &args.fields, &args.field_files)?;
     let report = credentials::update(
         &mut vault,
         &conn.id,
@@ -210,16 +217,42 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> CliResult {
 
 /// The values of a provider's fields: `--field` for non-secret ones, the rest asked for (prompt
 /// on a terminal, else one line each from stdin, in the catalog's order).
+/// Largest file `--field-file` reads: key files are a few KiB.
+const MAX_FIELD_FILE: u64 = 64 * 1024;
+
 fn read_values(
     def: &keyhaven_core::catalog::ProviderDef,
     given: &[String],
+    files: &[String],
 ) -> CliResult<BTreeMap<String, SecretBytes>> {
     let fields = credentials::fields(def);
     let mut values: BTreeMap<String, SecretBytes> = BTreeMap::new();
+    for f in files {
+        let (name, path) = f
+            .split_once('=')
+            .ok_or_else(|| Error::BadInput(format!("--field-file {f:?}: expected NAME=PATH")))?;
+        if !fields.iter().any(|x| x.name == name) {
+            let names: Vec<&str> = fields.iter().map(|x| x.name.as_str()).collect();
+            return Err(Error::BadInput(format!(
+                "--field-file: {} has no field {name:?}; its fields are {}",
+                def.name,
+                names.join(", ")
+            ))
+            .into());
+        }
+        values.insert(name.to_string(), read_field_file(name, path)?);
+    }
+
     for f in given {
         let (name, value) = f
             .split_once('=')
             .ok_or_else(|| Error::BadInput(format!("--field {f:?}: expected NAME=VALUE")))?;
+        if values.contains_key(name) {
+            return Err(Error::BadInput(format!(
+                "{name} is given twice (--field and --field-file)"
+            ))
+            .into());
+        }
         match fields.iter().find(|x| x.name == name) {
             Some(x) if x.secret => {
                 return Err(Error::BadInput(format!(
@@ -265,13 +298,47 @@ fn read_values(
     Ok(values)
 }
 
+/// A field's value from a file: read whole (one trailing line break dropped), at most
+/// [`MAX_FIELD_FILE`], UTF-8. The errors name the file, never its content.
+fn read_field_file(name: &str, path: &str) -> CliResult<SecretBytes> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::BadInput(format!("--field-file {name}: cannot read {path}: {e}")))?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_FIELD_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::BadInput(format!("--field-file {name}: cannot read {path}: {e}")))?;
+    if bytes.len() as u64 > MAX_FIELD_FILE {
+        return Err(Error::BadInput(format!(
+            "--field-file {name}: {path} is larger than 64 KiB; a key file is a few KiB"
+        ))
+        .into());
+    }
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(
+            Error::BadInput(format!("--field-file {name}: {path} is not UTF-8 text")).into(),
+        );
+    }
+    let mut end = bytes.len();
+    if bytes[..end].ends_with(b"\n") {
+        end -= 1;
+        if bytes[..end].ends_with(b"\r") {
+            end -= 1;
+        }
+    }
+    if end == 0 {
+        return Err(Error::BadInput(format!("--field-file {name}: {path} is empty")).into());
+    }
+    Ok(SecretBytes::new(bytes[..end].to_vec()))
+}
+
 fn add(ctx: &Ctx, args: AddArgs) -> CliResult {
     let vars = parse_vars(&args.vars)?;
     let mut vault = ctx.open_vault()?;
     let def = vault.provider_def(&args.provider)?;
     // Variables first: a typo there is told before any secret is typed in.
     def.resolve(&vars)?;
-    let values = read_values(&def, &args.fields)?;
+    let values = read_values(&def, &args.fields, &args.field_files)?;
     let report = credentials::add(
         &mut vault,
         &args.provider,

@@ -161,6 +161,7 @@ impl AuthMode {
             AuthMode::Oauth2,
             AuthMode::Oauth2ClientCredentials,
             AuthMode::Oauth2Password,
+            AuthMode::Oauth2JwtBearer,
             AuthMode::ApiKey,
             AuthMode::Basic,
         ]
@@ -170,17 +171,16 @@ impl AuthMode {
 
     /// Any OAuth 2.0 grant: there is an access token to renew and revoke.
     pub fn is_oauth(self) -> bool {
-        matches!(
-            self,
-            AuthMode::Oauth2 | AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password
-        )
+        self == AuthMode::Oauth2 || self.is_machine()
     }
 
     /// A grant without a browser: renewed by running it again with the stored credentials.
     pub fn is_machine(self) -> bool {
         matches!(
             self,
-            AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password
+            AuthMode::Oauth2ClientCredentials
+                | AuthMode::Oauth2Password
+                | AuthMode::Oauth2JwtBearer
         )
     }
 }
@@ -327,16 +327,22 @@ impl ProviderDef {
                     return Err("oauth2 needs an identity section".into());
                 }
             }
-            AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password => {
+            AuthMode::Oauth2ClientCredentials
+            | AuthMode::Oauth2Password
+            | AuthMode::Oauth2JwtBearer => {
                 if self.token_url.is_none() && self.issuer.is_none() {
                     return Err("this mode needs token_url or an issuer".into());
                 }
+                if self.auth_mode == AuthMode::Oauth2JwtBearer && self.token_url.is_none() {
+                    // The assertion's audience is the token endpoint, fixed by the entry.
+                    return Err("oauth2_jwt_bearer needs token_url".into());
+                }
                 // The grant reads these fields by name (oauth::machine); an empty list means
                 // the standard ones.
-                let needed: &[&str] = if self.auth_mode == AuthMode::Oauth2Password {
-                    &["client_id", "username", "password"]
-                } else {
-                    &["client_id", "client_secret"]
+                let needed: &[&str] = match self.auth_mode {
+                    AuthMode::Oauth2Password => &["client_id", "username", "password"],
+                    AuthMode::Oauth2JwtBearer => &["key_json"],
+                    _ => &["client_id", "client_secret"],
                 };
                 if !self.fields.is_empty()
                     && let Some(n) = needed
@@ -531,10 +537,7 @@ impl ProviderDef {
                 }
             }
             VerifyScheme::GrantBearer => {
-                if !matches!(
-                    self.auth_mode,
-                    AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password
-                ) {
+                if !self.auth_mode.is_machine() {
                     return Err("verify scheme grant_bearer is for machine grants".into());
                 }
             }
@@ -589,6 +592,7 @@ impl ProviderDef {
             optional,
             create_url: None,
             permissions: None,
+            json: false,
         };
         match def.auth_mode {
             AuthMode::Oauth2ClientCredentials => vec![
@@ -601,6 +605,9 @@ impl ProviderDef {
                 field("username", "API user", false, false),
                 field("password", "API password", true, false),
             ],
+            AuthMode::Oauth2JwtBearer => {
+                vec![field("key_json", "Service-account key (JSON)", true, false)]
+            }
             _ => vec![],
         }
     }

@@ -23,6 +23,9 @@ pub enum AuthMode {
     Oauth2ClientCredentials,
     /// Resource owner password grant: legacy, only where a provider offers nothing else.
     Oauth2Password,
+    /// A service-account key that signs a JWT assertion (RFC 7523 §2.1) exchanged for access
+    /// tokens: Google Cloud's JSON keys.
+    Oauth2JwtBearer,
     /// Static API key fields.
     ApiKey,
     /// HTTP Basic user + password.
@@ -36,6 +39,7 @@ impl AuthMode {
             AuthMode::Oauth2 => "oauth2",
             AuthMode::Oauth2ClientCredentials => "oauth2_client_credentials",
             AuthMode::Oauth2Password => "oauth2_password",
+            AuthMode::Oauth2JwtBearer => "oauth2_jwt_bearer",
             AuthMode::ApiKey => "api_key",
             AuthMode::Basic => "basic",
         }
@@ -47,6 +51,7 @@ impl AuthMode {
             AuthMode::Oauth2 => "a browser sign-in (OAuth 2.0)",
             AuthMode::Oauth2ClientCredentials => "a machine client (OAuth 2.0 client credentials)",
             AuthMode::Oauth2Password => "an API user and password (OAuth 2.0 password grant)",
+            AuthMode::Oauth2JwtBearer => "a service-account key (OAuth 2.0 JWT bearer grant)",
             AuthMode::ApiKey => "an API key",
             AuthMode::Basic => "a user name and password (HTTP Basic)",
         }
@@ -228,6 +233,10 @@ pub struct CredentialField {
     /// The permissions or scopes the credential needs for Keyhaven's check (and typical use).
     #[serde(default)]
     pub permissions: Option<String>,
+    /// The value is a JSON document (a key file): its line breaks, which JSON allows only
+    /// between tokens, are dropped, and a value that does not parse is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub json: bool,
 }
 
 /// How a live check of `credentials add` authenticates. Each names a scheme from the provider's own API

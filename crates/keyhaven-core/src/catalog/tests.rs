@@ -410,7 +410,8 @@ fn catalog_page() -> String {
                         .as_ref()
                         .map(|u| u.path().to_string())
                         .unwrap_or_default();
-                    format!("{:?} `{} {}`", v.scheme, v.method, path).to_lowercase()
+                    let scheme = serde_json::to_value(v.scheme).unwrap();
+                    format!("{} `{} {path}`", scheme.as_str().unwrap(), v.method)
                 }
                 None if d.auth_mode == AuthMode::Oauth2 => d
                     .redirects
@@ -418,6 +419,7 @@ fn catalog_page() -> String {
                     .map(|r| r.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
+                None if d.auth_mode.is_machine() => "the grant itself".into(),
                 None => "not checked".into(),
             };
             let vars: Vec<String> = d.variables.keys().map(|k| format!("`{k}`")).collect();

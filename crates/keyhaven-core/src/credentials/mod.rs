@@ -92,6 +92,21 @@ pub fn check_values(
                 let text = std::str::from_utf8(v.expose_secret()).map_err(|_| {
                     Error::BadInput(format!("{}: {} is not valid UTF-8", def.id, f.label))
                 })?;
+                // A JSON key file: JSON allows raw line breaks only between tokens, so dropping
+                // them keeps the document; what stays must parse (nothing of it is echoed).
+                let compact;
+                let text = if f.json {
+                    compact = zeroize::Zeroizing::new(text.trim().replace(['\n', '\r'], ""));
+                    if serde_json::from_str::<serde::de::IgnoredAny>(&compact).is_err() {
+                        return Err(Error::BadInput(format!(
+                            "{}: {} is not a JSON document",
+                            def.id, f.label
+                        )));
+                    }
+                    compact.as_str()
+                } else {
+                    text
+                };
                 if text.trim() != text || text.contains(['\n', '\r', '\0']) {
                     return Err(Error::BadInput(format!(
                         "{}: {} has leading/trailing spaces or control characters; paste the \
@@ -113,7 +128,7 @@ pub fn check_values(
                         )));
                     }
                 }
-                out.push((f, Some(SecretBytes::new(v.expose_secret().to_vec()))));
+                out.push((f, Some(SecretBytes::new(text.as_bytes().to_vec()))));
             }
         }
     }
@@ -293,12 +308,22 @@ fn checked_connection(
     // an API key is handed out, never sent anywhere by Keyhaven after this check.
     let mut issued_with = IssuedWith::default();
     let (account, tokens) = match def.auth_mode {
-        AuthMode::Oauth2ClientCredentials | AuthMode::Oauth2Password => {
+        AuthMode::Oauth2ClientCredentials
+        | AuthMode::Oauth2Password
+        | AuthMode::Oauth2JwtBearer => {
             let creds = MachineCredentials::from_fields(def.auth_mode, &def.id, |n| {
                 by_name
                     .get(n)
                     .map(|v| SecretBytes::new(v.expose_secret().to_vec()))
             })?;
+            // A key file's service account is the grant's client: kept as `client_id` beside
+            // the key, as for the other machine grants (renewal, revocation and SEC-39 read it).
+            if creds.service_account.is_some() {
+                stored.push((
+                    "client_id".into(),
+                    FieldValue::Plain(creds.client_id.clone()),
+                ));
+            }
             issued_with = IssuedWith::from_urls(
                 resolved.issuer.as_deref(),
                 resolved.token_url.as_deref(),
@@ -337,6 +362,13 @@ fn checked_connection(
                     None => machine::account(&def, &req, &creds, &tokens)?,
                 };
                 found.insert("account".into(), account.clone());
+                if let Some(project) = creds
+                    .service_account
+                    .as_ref()
+                    .and_then(|k| k.project_id.clone())
+                {
+                    found.insert("project".into(), project);
+                }
                 (opts.account.clone().unwrap_or(account), Some(tokens))
             } else {
                 (

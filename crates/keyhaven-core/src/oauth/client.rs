@@ -111,6 +111,8 @@ pub(crate) fn client_post(
         (TokenAuthMethod::ClientSecretBasic, None) => {
             builder = builder.basic_auth(form_encode(client.client_id), Some(""));
         }
+        // An assertion grant authenticates by its assertion: no client_id goes with it.
+        _ if client.client_id.is_empty() => {}
         _ => form.push(("client_id".into(), Zeroizing::new(client.client_id.into()))),
     }
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

@@ -1,6 +1,8 @@
 //! Grants that need no browser: client credentials (RFC 6749 §4.4) for confidential machine
-//! clients such as OVHcloud service accounts, and the resource owner password grant (§4.3),
-//! legacy, kept only for providers that offer nothing else (Contabo's API).
+//! clients such as OVHcloud service accounts, the JWT bearer grant (RFC 7523 §2.1) for
+//! service-account keys such as Google Cloud's ([`super::assertion`]), and the resource owner
+//! password grant (§4.3), legacy, kept only for providers that offer nothing else (Contabo's
+//! API).
 //!
 //! Here the client *is* the account: its id and secret (and, for the password grant, the API
 //! user and password) are the connection's own credential fields, stored encrypted like any
@@ -10,6 +12,7 @@
 
 use zeroize::Zeroizing;
 
+use super::assertion::ServiceAccountKey;
 use super::client::{self as token, ClientAuth, Tokens};
 use super::identity;
 use super::request::FlowRequest;
@@ -23,6 +26,8 @@ pub(crate) struct MachineCredentials {
     pub client_secret: Option<SecretBytes>,
     pub username: Option<String>,
     pub password: Option<SecretBytes>,
+    /// The JWT bearer grant's key (its `client_email` is also `client_id`).
+    pub service_account: Option<ServiceAccountKey>,
 }
 
 impl std::fmt::Debug for MachineCredentials {
@@ -49,6 +54,17 @@ impl MachineCredentials {
                  `keyhaven credentials add {provider}`"
             ))
         };
+        if mode == AuthMode::Oauth2JwtBearer {
+            let key =
+                ServiceAccountKey::parse(&take("key_json").ok_or_else(|| missing("key_json"))?)?;
+            return Ok(MachineCredentials {
+                client_id: key.client_email.clone(),
+                client_secret: None,
+                username: None,
+                password: None,
+                service_account: Some(key),
+            });
+        }
         let client_id = take("client_id")
             .map(text)
             .ok_or_else(|| missing("client_id"))?;
@@ -79,6 +95,7 @@ impl MachineCredentials {
             client_secret,
             username,
             password,
+            service_account: None,
         })
     }
 
@@ -116,6 +133,31 @@ pub(crate) fn request_token(
             form.push(("grant_type".into(), Zeroizing::new("password".into())));
             form.push(("username".into(), Zeroizing::new(username)));
             form.push(("password".into(), Zeroizing::new(password)));
+        }
+        AuthMode::Oauth2JwtBearer => {
+            // RFC 7523 §2.1: the assertion is the client's authentication and the grant; its
+            // audience is the catalog's token endpoint (not the test redirect of it), and the
+            // scopes travel in it (Google reads `scope` from the claims).
+            let key = creds
+                .service_account
+                .as_ref()
+                .ok_or_else(|| Error::Catalog {
+                    reason: format!("{}: a JWT bearer grant without a key", def.id),
+                })?;
+            let audience = def.token_url.as_deref().unwrap_or_default();
+            let assertion = key.assertion(audience, scopes, crate::clock::now())?;
+            let form = vec![
+                (
+                    "grant_type".into(),
+                    Zeroizing::new("urn:ietf:params:oauth:grant-type:jwt-bearer".into()),
+                ),
+                ("assertion".into(), assertion),
+            ];
+            let auth = ClientAuth {
+                client_id: "",
+                client_secret: None,
+            };
+            return token::token_request(&def.id, req, &auth, form);
         }
         other => {
             return Err(Error::BadInput(format!(

@@ -7,12 +7,14 @@
 //!   response parsed and checked);
 //! - [`id_token`]: OpenID Connect id token verification;
 //! - [`identity`]: naming the account (id token claims, the response, userinfo);
-//! - [`machine`]: the grants without a browser (client credentials, the legacy password grant);
+//! - [`machine`]: the grants without a browser (client credentials, the legacy password grant,
+//!   a service-account key's JWT bearer grant, whose assertion is [`assertion`]);
 //! - [`discovery`]: RFC 8414 / OpenID Connect metadata;
 //! - [`endpoints`]: a connection's token, revocation and userinfo endpoints, from the
 //!   definition and discovery;
 //! - [`redirect`]: Keyhaven's per-server deep-link redirect URIs.
 
+pub(crate) mod assertion;
 pub(crate) mod client;
 pub mod discovery;
 pub(crate) mod endpoints;

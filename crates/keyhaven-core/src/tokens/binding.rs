@@ -56,9 +56,17 @@ pub(super) fn current_partial(
             e.revocation_known
                 .then(|| e.revocation_url.as_deref().map(origin)),
         ),
+        // As `Endpoints` sees them (the tests' fake takes the place of the real host in debug
+        // builds only, and in both branches alike).
         None => (
-            resolved.token_url.as_deref().map(|u| Some(origin(u))),
-            resolved.revocation_url.as_deref().map(|u| Some(origin(u))),
+            resolved
+                .token_url
+                .clone()
+                .map(|u| Some(origin(&crate::catalog::redirect_for_tests(u)))),
+            resolved
+                .revocation_url
+                .clone()
+                .map(|u| Some(origin(&crate::catalog::redirect_for_tests(u)))),
         ),
     };
     Ok(Partial {

@@ -123,7 +123,7 @@ tool: string | null, };
 /**
  * How a provider authenticates.
  */
-export type AuthMode = "oauth2" | "oauth2_client_credentials" | "oauth2_password" | "api_key" | "basic";
+export type AuthMode = "oauth2" | "oauth2_client_credentials" | "oauth2_password" | "oauth2_jwt_bearer" | "api_key" | "basic";
 
 /**
  * A tool set up to take its credentials from a connection (`keyhaven setup`).
@@ -346,7 +346,12 @@ create_url: string | null,
 /**
  * The permissions or scopes the credential needs for Keyhaven's check (and typical use).
  */
-permissions: string | null, };
+permissions: string | null, 
+/**
+ * The value is a JSON document (a key file): its line breaks, which JSON allows only
+ * between tokens, are dropped, and a value that does not parse is refused.
+ */
+json?: boolean, };
 
 /**
  * What `disconnect` did.

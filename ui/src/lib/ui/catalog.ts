@@ -10,6 +10,7 @@ export const CREDENTIAL_MODES: readonly AuthMode[] = [
   'basic',
   'oauth2_client_credentials',
   'oauth2_password',
+  'oauth2_jwt_bearer',
 ];
 
 export function isCredentialMode(mode: AuthMode): boolean {
@@ -33,6 +34,8 @@ export function authModeLabel(mode: AuthMode): string {
       return 'Service account (client credentials)';
     case 'oauth2_password':
       return 'API user and password (legacy grant)';
+    case 'oauth2_jwt_bearer':
+      return 'Service-account key (JWT bearer grant)';
   }
 }
 
