@@ -984,6 +984,35 @@ function googleToken(ctx) {
   return send(ctx, 200, { access_token: `ya29.khfake-${crypto.randomBytes(16).toString('hex')}`, expires_in: 3599, token_type: 'Bearer' });
 }
 
+// IBM Cloud IAM (cloud.ibm.com/docs/account?topic=account-iamtoken_from_apikey and the IAM
+// Identity Services API): the API key grant, then the key's details with the token and the key.
+const ibmTokens = new Map();
+function ibmIam(ctx) {
+  if (ctx.method === 'POST' && ctx.path === '/identity/token') {
+    const form = formBody(ctx);
+    if (!form) return send(ctx, 400, { errorCode: 'BXNIM0109E', errorMessage: 'Property missing or empty. Property name: grant_type' });
+    if (form.get('grant_type') !== 'urn:ibm:params:oauth:grant-type:apikey') {
+      return send(ctx, 400, { errorCode: 'BXNIM0103E', errorMessage: 'Unsupported grant type.' });
+    }
+    if (header(ctx, 'authorization') || form.has('client_id')) {
+      return send(ctx, 400, { errorCode: 'BXNIM0110E', errorMessage: 'Client authentication is not expected for this grant.' });
+    }
+    const t = findSet('ibm', (x) => safeEqual(x.apikey, form.get('apikey') ?? ''));
+    if (!t) return send(ctx, 400, { errorCode: 'BXNIM0415E', errorMessage: 'Provided API key could not be found.' });
+    const token = `eyKHfakeIBM.${crypto.randomBytes(16).toString('hex')}`;
+    ibmTokens.set(token, t.name);
+    return send(ctx, 200, { access_token: token, refresh_token: 'not_supported', token_type: 'Bearer', expires_in: 3600, expiration: nowSec() + 3600, scope: 'ibm openid' });
+  }
+  if (ctx.method === 'GET' && ctx.path === '/v1/apikeys/details') {
+    const name = ibmTokens.get(bearer(ctx) ?? '');
+    if (!name) return send(ctx, 401, { errorCode: 'BXNIM0308E', errorMessage: 'The token is not valid.' });
+    const t = findSet('ibm', (x, n) => safeEqual(x.apikey, header(ctx, 'iam-apikey') ?? ''));
+    if (!t) return send(ctx, 404, { errorCode: 'BXNIM0415E', errorMessage: 'Provided API key could not be found.' });
+    return send(ctx, 200, clean(t.identity));
+  }
+  return send(ctx, 404, { errorCode: 'BXNIM0404E', errorMessage: 'Not found.' });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Host table
 // ---------------------------------------------------------------------------------------------
@@ -1007,6 +1036,7 @@ function handlerFor(host) {
   if (host === 'api.stripe.com') return stripe;
   if (host === 'backboard.railway.com') return railway;
   if (host === 'oauth2.googleapis.com') return googleToken;
+  if (host === 'iam.cloud.ibm.com') return ibmIam;
   if (stsRegion(host)) return sts;
   return null;
 }

@@ -189,6 +189,14 @@ fn every_provider_verifies_with_its_own_scheme_and_names_the_account() {
             vec![a("railway", "valid", "token")],
             "rail@keyhaven.invalid",
         ),
+        // IBM's own grant for the key, then the key's details (the key in IAM-Apikey).
+        (
+            "ibm-cloud",
+            vec![],
+            vec![],
+            vec![a("ibm", "valid", "apikey")],
+            "IBMid-55000KHFAKE",
+        ),
         (
             "stripe-key",
             vec![],
@@ -235,7 +243,7 @@ fn every_provider_verifies_with_its_own_scheme_and_names_the_account() {
             .iter()
             .any(|a| a.starts_with("aws:arn:aws:sts::123456789012:assumed-role/"))
     );
-    assert_eq!(list.len(), 19, "{accounts:?}");
+    assert_eq!(list.len(), 20, "{accounts:?}");
     // No secret ever went into a URL.
     let secrets: Vec<String> = ["hetzner", "digitalocean", "linode"]
         .iter()
@@ -406,6 +414,42 @@ fn a_service_account_key_signs_its_own_grant() {
     let list: Vec<serde_json::Value> =
         serde_json::from_str(&c.s.kh_ok(&["list", "--json"])).unwrap();
     assert_eq!(list.len(), 1, "only the first key was stored: {list:?}");
+}
+
+/// An IBM Cloud API key: exchanged by IAM's own grant with no client authentication, checked by
+/// reading its details (the key in a header, never in a URL), then handed out as the token.
+#[test]
+fn an_ibm_key_is_exchanged_by_its_own_grant() {
+    let c = Cloud::new();
+    let bad = add(&c, "ibm-cloud", &[], &[], &["KHfakeIBMwrongkey".into()]);
+    assert_fails(&bad, 2, "Provided API key could not be found");
+    let key = c.fake.acct("ibm", "valid", "apikey");
+    let report = ok(&add(&c, "ibm-cloud", &[], &[], std::slice::from_ref(&key)));
+    assert_eq!(report["account"], "IBMid-55000KHFAKE", "{report}");
+    assert_eq!(
+        report["found"]["account_id"],
+        "0fa4e0000000000000000000000ibm01"
+    );
+    for _ in 0..2 {
+        let out = c.command(&["token", "ibm-cloud"]).output().unwrap();
+        let token = String::from_utf8(out.stdout).unwrap();
+        assert!(token.starts_with("eyKHfakeIBM."), "{token}");
+    }
+    let requests = c.fake.requests();
+    let grants = requests
+        .iter()
+        .filter(|r| r["host"] == "iam.cloud.ibm.com" && r["path"] == "/identity/token")
+        .count();
+    assert_eq!(
+        grants, 2,
+        "one refused, one for the connection; hand-outs reuse its token"
+    );
+    for r in &requests {
+        assert!(
+            !r["path"].as_str().unwrap().contains(&key),
+            "key in a URL: {r}"
+        );
+    }
 }
 
 /// A GraphQL API answers a bad key with HTTP 200 and `errors`: `verify.error_pointer` makes

@@ -623,6 +623,7 @@ impl Vault {
                 .iter()
                 .map(|r| ("resource".to_string(), r.clone()))
                 .collect(),
+            grant_type: None,
             token_params: p
                 .resource
                 .iter()

@@ -162,6 +162,7 @@ impl AuthMode {
             AuthMode::Oauth2ClientCredentials,
             AuthMode::Oauth2Password,
             AuthMode::Oauth2JwtBearer,
+            AuthMode::Oauth2ExtensionGrant,
             AuthMode::ApiKey,
             AuthMode::Basic,
         ]
@@ -181,6 +182,7 @@ impl AuthMode {
             AuthMode::Oauth2ClientCredentials
                 | AuthMode::Oauth2Password
                 | AuthMode::Oauth2JwtBearer
+                | AuthMode::Oauth2ExtensionGrant
         )
     }
 }
@@ -327,6 +329,22 @@ impl ProviderDef {
                     return Err("oauth2 needs an identity section".into());
                 }
             }
+            AuthMode::Oauth2ExtensionGrant => {
+                if self.token_url.is_none() {
+                    return Err("oauth2_extension_grant needs token_url".into());
+                }
+                match &self.grant_type {
+                    Some(g) if g.contains(':') && !g.contains(char::is_whitespace) => {}
+                    _ => {
+                        return Err(
+                            "oauth2_extension_grant needs grant_type, an absolute URI".into()
+                        );
+                    }
+                }
+                if self.fields.is_empty() {
+                    return Err("oauth2_extension_grant needs the fields it sends".into());
+                }
+            }
             AuthMode::Oauth2ClientCredentials
             | AuthMode::Oauth2Password
             | AuthMode::Oauth2JwtBearer => {
@@ -365,6 +383,9 @@ impl ProviderDef {
                 "loopback_port is a port from 1024 up, for an entry that takes loopback redirects"
                     .into(),
             );
+        }
+        if self.grant_type.is_some() && self.auth_mode != AuthMode::Oauth2ExtensionGrant {
+            return Err("grant_type is for auth_mode = \"oauth2_extension_grant\"".into());
         }
         if self.auth_mode == AuthMode::Oauth2Password && !self.legacy {
             return Err("the password grant must be marked legacy = true".into());
@@ -540,6 +561,20 @@ impl ProviderDef {
                 if !self.auth_mode.is_machine() {
                     return Err("verify scheme grant_bearer is for machine grants".into());
                 }
+            }
+        }
+        for (k, value) in &v.headers {
+            if let Some(name) = value
+                .strip_prefix("${field:")
+                .and_then(|r| r.strip_suffix('}'))
+            {
+                if field(name).is_none() {
+                    return Err(format!("verify.headers {k}: no field named {name}"));
+                }
+            } else if value.contains("${") && value != "${uuid}" {
+                return Err(format!(
+                    "verify.headers {k}: a value is text, ${{uuid}} or ${{field:NAME}}"
+                ));
             }
         }
         // Secrets never go into a URL: only non-secret fields may be templated there.

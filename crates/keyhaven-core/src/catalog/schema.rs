@@ -26,6 +26,9 @@ pub enum AuthMode {
     /// A service-account key that signs a JWT assertion (RFC 7523 §2.1) exchanged for access
     /// tokens: Google Cloud's JSON keys.
     Oauth2JwtBearer,
+    /// An API key exchanged for access tokens by the provider's own grant type (RFC 6749 §4.5
+    /// extension grants: IBM Cloud IAM's `urn:ibm:params:oauth:grant-type:apikey`).
+    Oauth2ExtensionGrant,
     /// Static API key fields.
     ApiKey,
     /// HTTP Basic user + password.
@@ -40,6 +43,7 @@ impl AuthMode {
             AuthMode::Oauth2ClientCredentials => "oauth2_client_credentials",
             AuthMode::Oauth2Password => "oauth2_password",
             AuthMode::Oauth2JwtBearer => "oauth2_jwt_bearer",
+            AuthMode::Oauth2ExtensionGrant => "oauth2_extension_grant",
             AuthMode::ApiKey => "api_key",
             AuthMode::Basic => "basic",
         }
@@ -52,6 +56,7 @@ impl AuthMode {
             AuthMode::Oauth2ClientCredentials => "a machine client (OAuth 2.0 client credentials)",
             AuthMode::Oauth2Password => "an API user and password (OAuth 2.0 password grant)",
             AuthMode::Oauth2JwtBearer => "a service-account key (OAuth 2.0 JWT bearer grant)",
+            AuthMode::Oauth2ExtensionGrant => "an API key exchanged for tokens (OAuth 2.0)",
             AuthMode::ApiKey => "an API key",
             AuthMode::Basic => "a user name and password (HTTP Basic)",
         }
@@ -104,6 +109,9 @@ pub enum TokenResponseShape {
     SlackV2,
     /// GitHub: errors as HTTP 200 with an `error` field; needs `Accept: application/json`.
     Github,
+    /// IBM Cloud IAM: errors as `{"errorCode": "BXNIM...", "errorMessage": ...}`; a 400 is a
+    /// grant refused (an API key IAM does not know), read as RFC 6749's `invalid_grant`.
+    IbmIam,
 }
 
 /// Where the account identity comes from.
@@ -414,6 +422,10 @@ pub struct ProviderDef {
     /// Extra token request parameters.
     #[serde(default)]
     pub token_params: BTreeMap<String, String>,
+    /// `oauth2_extension_grant`: the grant type (an absolute URI, RFC 6749 §4.5); the request
+    /// carries it and every credential field under its own name.
+    #[serde(default)]
+    pub grant_type: Option<String>,
     /// Client authentication at the token endpoint.
     #[serde(default)]
     pub token_auth_method: TokenAuthMethod,

@@ -310,8 +310,9 @@ fn checked_connection(
     let (account, tokens) = match def.auth_mode {
         AuthMode::Oauth2ClientCredentials
         | AuthMode::Oauth2Password
-        | AuthMode::Oauth2JwtBearer => {
-            let creds = MachineCredentials::from_fields(def.auth_mode, &def.id, |n| {
+        | AuthMode::Oauth2JwtBearer
+        | AuthMode::Oauth2ExtensionGrant => {
+            let creds = MachineCredentials::from_fields(&def, |n| {
                 by_name
                     .get(n)
                     .map(|v| SecretBytes::new(v.expose_secret().to_vec()))
@@ -324,11 +325,13 @@ fn checked_connection(
                     FieldValue::Plain(creds.client_id.clone()),
                 ));
             }
+            // An extension grant has no client: nothing to record for it (SEC-39).
+            let client = Some(creds.client_id.as_str()).filter(|c| !c.is_empty());
             issued_with = IssuedWith::from_urls(
                 resolved.issuer.as_deref(),
                 resolved.token_url.as_deref(),
                 resolved.revocation_url.as_deref(),
-                Some(&creds.client_id),
+                client,
             );
             if opts.verify {
                 let endpoints = Endpoints::of(&def, &resolved.vars, false)?;
@@ -361,6 +364,11 @@ fn checked_connection(
                     }
                     None => machine::account(&def, &req, &creds, &tokens)?,
                 };
+                let account = if account.is_empty() {
+                    unverified_account(&def, &by_name)
+                } else {
+                    account
+                };
                 found.insert("account".into(), account.clone());
                 if let Some(project) = creds
                     .service_account
@@ -371,12 +379,10 @@ fn checked_connection(
                 }
                 (opts.account.clone().unwrap_or(account), Some(tokens))
             } else {
-                (
-                    opts.account
-                        .clone()
-                        .unwrap_or_else(|| creds.fallback_account()),
-                    None,
-                )
+                let fallback = Some(creds.fallback_account())
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| unverified_account(&def, &by_name));
+                (opts.account.clone().unwrap_or(fallback), None)
             }
         }
         AuthMode::ApiKey | AuthMode::Basic => {

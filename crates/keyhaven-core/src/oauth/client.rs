@@ -153,6 +153,18 @@ pub(crate) fn parse_token_response(
             });
         }
     }
+    if shape == TokenResponseShape::IbmIam
+        && resp.status == 400
+        && let Some(o) = obj
+        && let Some(message) = o.get("errorMessage").and_then(Value::as_str)
+    {
+        let code = o.get("errorCode").and_then(Value::as_str).unwrap_or("");
+        return Err(Error::TokenEndpoint {
+            provider: provider.into(),
+            error: "invalid_grant".into(),
+            description: format!(": {} {}", sanitize(code), sanitize(message)),
+        });
+    }
     if resp.status != 200 {
         return Err(http::status_error(&what, resp));
     }
@@ -288,6 +300,29 @@ mod tests {
 
     fn parse(status: u16, body: &str) -> Result<Tokens> {
         parse_token_response("p", TokenResponseShape::Standard, &resp(status, body))
+    }
+
+    #[test]
+    fn ibm_iam_errors_read_as_a_refused_grant() {
+        let body = r#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found.","context":{}}"#;
+        let e = parse_token_response("ibm-cloud", TokenResponseShape::IbmIam, &resp(400, body))
+            .err()
+            .unwrap();
+        match e {
+            Error::TokenEndpoint {
+                error, description, ..
+            } => {
+                assert_eq!(error, "invalid_grant");
+                assert_eq!(
+                    description,
+                    ": BXNIM0415E Provided API key could not be found."
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Other statuses stay HTTP errors; the standard shape does not read IBM's fields.
+        let e = parse_token_response("x", TokenResponseShape::Standard, &resp(400, body));
+        assert!(matches!(e, Err(Error::Http { .. })), "an HTTP error");
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub(crate) struct MachineCredentials {
     pub password: Option<SecretBytes>,
     /// The JWT bearer grant's key (its `client_email` is also `client_id`).
     pub service_account: Option<ServiceAccountKey>,
+    /// An extension grant's fields, sent under their own names (IBM's `apikey`).
+    pub extension: Vec<(String, SecretBytes)>,
 }
 
 impl std::fmt::Debug for MachineCredentials {
@@ -43,10 +45,10 @@ impl MachineCredentials {
     /// Picks the grant's inputs out of a connection's fields (`client_id`, `client_secret`,
     /// `username`, `password`), checking the mode has what it needs.
     pub(crate) fn from_fields(
-        mode: AuthMode,
-        provider: &str,
+        def: &ProviderDef,
         mut take: impl FnMut(&str) -> Option<SecretBytes>,
     ) -> Result<MachineCredentials> {
+        let (mode, provider) = (def.auth_mode, def.id.as_str());
         let text = |b: SecretBytes| String::from_utf8_lossy(b.expose_secret()).into_owned();
         let missing = |name: &str| {
             Error::BadInput(format!(
@@ -63,6 +65,26 @@ impl MachineCredentials {
                 username: None,
                 password: None,
                 service_account: Some(key),
+                extension: vec![],
+            });
+        }
+        if mode == AuthMode::Oauth2ExtensionGrant {
+            let mut extension = Vec::new();
+            for f in def.credential_fields() {
+                match take(&f.name) {
+                    Some(v) => extension.push((f.name, v)),
+                    None if f.optional => {}
+                    None => return Err(missing(&f.name)),
+                }
+            }
+            // No client: the key is the whole credential (an empty id sends none).
+            return Ok(MachineCredentials {
+                client_id: String::new(),
+                client_secret: None,
+                username: None,
+                password: None,
+                service_account: None,
+                extension,
             });
         }
         let client_id = take("client_id")
@@ -96,11 +118,13 @@ impl MachineCredentials {
             username,
             password,
             service_account: None,
+            extension: vec![],
         })
     }
 
     /// The account name when the provider has no identity endpoint: the API user for the
-    /// password grant, the client id for client credentials.
+    /// password grant, the client id for client credentials (the key file's service account),
+    /// empty for an extension grant (the live check or `--account` names it).
     pub(crate) fn fallback_account(&self) -> String {
         self.username
             .clone()
@@ -133,6 +157,14 @@ pub(crate) fn request_token(
             form.push(("grant_type".into(), Zeroizing::new("password".into())));
             form.push(("username".into(), Zeroizing::new(username)));
             form.push(("password".into(), Zeroizing::new(password)));
+        }
+        AuthMode::Oauth2ExtensionGrant => {
+            let grant = def.grant_type.clone().unwrap_or_default();
+            form.push(("grant_type".into(), Zeroizing::new(grant)));
+            for (name, value) in &creds.extension {
+                let value = String::from_utf8_lossy(value.expose_secret()).into_owned();
+                form.push((name.clone(), Zeroizing::new(value)));
+            }
         }
         AuthMode::Oauth2JwtBearer => {
             // RFC 7523 §2.1: the assertion is the client's authentication and the grant; its

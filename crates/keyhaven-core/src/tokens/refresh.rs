@@ -407,7 +407,7 @@ fn request_machine_token(
     snap: &Snapshot,
     conn_id: &str,
 ) -> Result<token::Tokens> {
-    let creds = MachineCredentials::from_fields(def.auth_mode, &def.id, |name| {
+    let creds = MachineCredentials::from_fields(def, |name| {
         rows::read_field(vault.conn(), conn_id, name).ok().flatten()
     })?;
     let req = endpoints.request(def, &creds.client_id);

@@ -123,7 +123,7 @@ tool: string | null, };
 /**
  * How a provider authenticates.
  */
-export type AuthMode = "oauth2" | "oauth2_client_credentials" | "oauth2_password" | "oauth2_jwt_bearer" | "api_key" | "basic";
+export type AuthMode = "oauth2" | "oauth2_client_credentials" | "oauth2_password" | "oauth2_jwt_bearer" | "oauth2_extension_grant" | "api_key" | "basic";
 
 /**
  * A tool set up to take its credentials from a connection (`keyhaven setup`).

@@ -11,6 +11,7 @@ export const CREDENTIAL_MODES: readonly AuthMode[] = [
   'oauth2_client_credentials',
   'oauth2_password',
   'oauth2_jwt_bearer',
+  'oauth2_extension_grant',
 ];
 
 export function isCredentialMode(mode: AuthMode): boolean {
@@ -36,6 +37,8 @@ export function authModeLabel(mode: AuthMode): string {
       return 'API user and password (legacy grant)';
     case 'oauth2_jwt_bearer':
       return 'Service-account key (JWT bearer grant)';
+    case 'oauth2_extension_grant':
+      return 'API key exchanged for tokens';
   }
 }
 

@@ -26,6 +26,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use zeroize::Zeroizing;
+
 use crate::catalog::{ProviderDef, Resolved, Verify};
 use crate::error::{Error, Result, VerifyClass};
 use crate::http;
@@ -132,12 +134,21 @@ fn run_once(check: &Check<'_>) -> Result<Found> {
         builder = builder.header("Content-Type", ct);
     }
     for (k, v) in &spec.headers {
-        let v = if v == "${uuid}" {
-            uuid::Uuid::new_v4().to_string()
+        // `${uuid}`: a fresh UUID v4; `${field:NAME}`: that field's value, secret ones too (a
+        // header, unlike a URL, is not logged or kept; it goes only to the check's own host).
+        let value = if v == "${uuid}" {
+            Zeroizing::new(uuid::Uuid::new_v4().to_string())
+        } else if let Some(name) = v.strip_prefix("${field:").and_then(|r| r.strip_suffix('}')) {
+            let bytes = check.values.get(name).map(|b| b.expose_secret().to_vec());
+            Zeroizing::new(String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned())
         } else {
-            v.clone()
+            Zeroizing::new(v.clone())
         };
-        builder = builder.header(k, v);
+        let mut value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+            Error::BadInput(format!("{}: a value cannot go in the {k} header", def.id))
+        })?;
+        value.set_sensitive(true);
+        builder = builder.header(k, value);
     }
     let mut found = Found::new();
     builder = schemes::authenticate(check, &request, builder, &mut found)?;
