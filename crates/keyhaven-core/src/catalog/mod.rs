@@ -845,7 +845,22 @@ pub fn is_portable_name(name: &str) -> bool {
 
 /// Compiles a pattern anchored at both ends.
 pub(crate) fn anchored(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("bad pattern: {e}"))
+    // Compiled once per pattern and process: the catalog's entries share a few patterns (the
+    // host-name one, with its bounded repetitions, costs far more to compile than to match), and
+    // loading the catalog compiles each pattern twice (validation, then the examples).
+    static COMPILED: LazyLock<std::sync::Mutex<BTreeMap<String, Regex>>> =
+        LazyLock::new(Default::default);
+    if let Some(re) = COMPILED.lock().ok().and_then(|m| m.get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("bad pattern: {e}"))?;
+    if let Ok(mut m) = COMPILED.lock() {
+        // Bounded: a custom definition's patterns are few, but the cache must not grow without end.
+        if m.len() < 1024 {
+            m.insert(pattern.to_string(), re.clone());
+        }
+    }
+    Ok(re)
 }
 
 fn url_ok(s: &str) -> Result<Url, String> {
