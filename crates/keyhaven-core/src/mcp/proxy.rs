@@ -381,7 +381,10 @@ impl Relay {
                         )),
                     );
                 }
-                403 => return Outcome::Failed(self.forbidden(&resp).0, self.forbidden(&resp).1),
+                403 => {
+                    let (code, message) = self.forbidden(&resp);
+                    return Outcome::Failed(code, message);
+                }
                 404 if had_session => return Outcome::SessionGone,
                 202 => return Outcome::Done,
                 200 => {}
@@ -482,9 +485,10 @@ impl Relay {
                     }
                 }
             }
-            let Some(id) = id.filter(|_| !answered) else {
+            // Nothing is awaited (a notification's stream, or the answer came): done.
+            if id.is_none() || answered {
                 return Outcome::Done;
-            };
+            }
             let Some(last) = reader.last_id().map(str::to_string) else {
                 return Outcome::Failed(
                     codes::UPSTREAM,
@@ -499,7 +503,6 @@ impl Relay {
                 );
             }
             std::thread::sleep(retry);
-            let _ = id;
             match self.get_stream(Some(&last)) {
                 Ok(Some(r)) => {
                     reader = sse::Reader::new(std::io::BufReader::new(r), MAX_MESSAGE);
